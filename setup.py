@@ -1,0 +1,37 @@
+"""ament_python build of emotion_perception (core library, nodes, offline training)."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "emotion_perception"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*", "training", "training.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
+        (f"share/{PACKAGE}/models", glob("models/*")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="emotion_perception developers",
+    maintainer_email="dev@example.com",
+    description="Facial valence perception and robot-action feedback for ROS 2.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "perception_node = emotion_perception.nodes.perception_node:main",
+            "action_feedback_node = emotion_perception.nodes.action_feedback_node:main",
+            "video_publisher = emotion_perception.nodes.video_publisher:main",
+            "capture = emotion_perception.nodes.capture:main",
+            "demo = emotion_perception.nodes.demo:main",
+            "train = training.train:main",
+            "evaluate = training.evaluate:main",
+        ],
+    },
+)

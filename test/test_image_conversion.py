@@ -1,0 +1,180 @@
+"""image_conversion against OpenCV's own colour conversions, padding, endianness and bad messages."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from sensor_msgs.msg import CompressedImage, Image
+
+from emotion_perception.image_conversion import (
+    SUPPORTED_ENCODINGS,
+    ImageConversionError,
+    bgr8_to_compressed,
+    compressed_to_bgr8,
+    image_to_bgr8,
+    image_to_numpy,
+    numpy_to_image,
+)
+
+RNG = np.random.default_rng(7)
+BGR = RNG.integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
+GRAY = cv2.cvtColor(BGR, cv2.COLOR_BGR2GRAY)
+
+
+def _smooth_bgr() -> np.ndarray:
+    """A smooth image, so 4:2:2 chroma subsampling loses almost nothing."""
+    y, x = np.mgrid[0:24, 0:32]
+    return np.stack([x * 7, y * 9, (x + y) * 4], axis=-1).astype(np.uint8)
+
+
+def _pack_yuv422(bgr: np.ndarray, order: str) -> np.ndarray:
+    code = cv2.COLOR_BGR2YUV_YUY2 if order == "yuyv" else cv2.COLOR_BGR2YUV_UYVY
+    return cv2.cvtColor(bgr, code)
+
+
+CASES = {
+    "bgr8": (BGR, BGR),
+    "rgb8": (cv2.cvtColor(BGR, cv2.COLOR_BGR2RGB), BGR),
+    "bgra8": (cv2.cvtColor(BGR, cv2.COLOR_BGR2BGRA), BGR),
+    "rgba8": (cv2.cvtColor(BGR, cv2.COLOR_BGR2RGBA), BGR),
+    "8UC3": (BGR, BGR),
+    "mono8": (GRAY, cv2.cvtColor(GRAY, cv2.COLOR_GRAY2BGR)),
+    "8UC1": (BGR[..., 0], cv2.cvtColor(BGR[..., 0].copy(), cv2.COLOR_GRAY2BGR)),
+}
+
+
+@pytest.mark.parametrize("encoding", list(CASES))
+def test_round_trip_matches_opencv(encoding: str) -> None:
+    native, expected_bgr = CASES[encoding]
+    msg = numpy_to_image(native, encoding)
+    assert (msg.height, msg.width, msg.encoding) == (24, 32, encoding)
+    np.testing.assert_array_equal(image_to_numpy(msg), native)
+    np.testing.assert_array_equal(image_to_bgr8(msg), expected_bgr)
+
+
+@pytest.mark.parametrize("encoding", ["mono16", "16UC1"])
+def test_mono16_round_trip_and_scaling(encoding: str) -> None:
+    native = RNG.integers(0, 65536, size=(10, 12), dtype=np.uint16)
+    msg = numpy_to_image(native, encoding)
+    np.testing.assert_array_equal(image_to_numpy(msg), native)
+    expected = cv2.cvtColor((native >> 8).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    np.testing.assert_array_equal(image_to_bgr8(msg), expected)
+
+
+def test_mono16_big_endian_is_swapped() -> None:
+    native = RNG.integers(0, 65536, size=(5, 6), dtype=np.uint16)
+    msg = Image(height=5, width=6, encoding="mono16", is_bigendian=1, step=12)
+    msg.data = native.astype(">u2").tobytes()
+    out = image_to_numpy(msg)
+    np.testing.assert_array_equal(out, native)
+    assert out.dtype == np.uint16 and out.dtype.isnative
+
+
+@pytest.mark.parametrize(("encoding", "order"), [("yuv422_yuy2", "yuyv"), ("yuv422", "uyvy")])
+def test_yuv422_matches_opencv_and_source(encoding: str, order: str) -> None:
+    bgr = _smooth_bgr()
+    packed = _pack_yuv422(bgr, order)
+    msg = numpy_to_image(packed, encoding)
+    code = cv2.COLOR_YUV2BGR_YUY2 if order == "yuyv" else cv2.COLOR_YUV2BGR_UYVY
+    out = image_to_bgr8(msg)
+    np.testing.assert_array_equal(out, cv2.cvtColor(packed, code))
+    assert np.abs(out.astype(int) - bgr.astype(int)).mean() < 3.0
+
+
+@pytest.mark.parametrize("encoding", ["bgr8", "mono8", "mono16", "yuv422"])
+def test_row_padding_is_removed(encoding: str) -> None:
+    dtype = np.uint16 if encoding == "mono16" else np.uint8
+    channels = {"bgr8": 3, "mono8": 1, "mono16": 1, "yuv422": 2}[encoding]
+    native = RNG.integers(0, 200, size=(7, 10, channels)).astype(dtype)
+    row = native.reshape(7, -1).view(np.uint8)
+    padded = np.zeros((7, row.shape[1] + 14), np.uint8)
+    padded[:, : row.shape[1]] = row
+    msg = Image(height=7, width=10, encoding=encoding, step=padded.shape[1])
+    msg.data = padded.tobytes()
+    np.testing.assert_array_equal(image_to_numpy(msg), native.squeeze(-1) if channels == 1 else native)
+
+
+def test_supported_encodings_are_all_tested() -> None:
+    tested = set(CASES) | {"mono16", "16UC1", "yuv422_yuy2", "yuv422"}
+    assert set(SUPPORTED_ENCODINGS) == tested
+
+
+def _image(**fields: object) -> Image:
+    base = {"height": 4, "width": 4, "encoding": "bgr8", "step": 12, "data": bytes(48)}
+    base.update(fields)
+    msg = Image(height=base["height"], width=base["width"], encoding=base["encoding"], step=base["step"])
+    msg.data = base["data"]
+    return msg
+
+
+MALFORMED = [
+    ("unknown encoding", _image(encoding="bayer_rggb8"), "unsupported encoding 'bayer_rggb8'"),
+    ("empty encoding", _image(encoding=""), "unsupported encoding ''"),
+    ("zero width", _image(width=0, step=0, data=b""), "zero size"),
+    ("zero height", _image(height=0, data=b""), "zero size"),
+    ("step too small", _image(step=11, data=bytes(44)), "step 11 is smaller than one row"),
+    ("data too short", _image(data=bytes(47)), "data has 47 bytes, expected step x height = 12 x 4 = 48"),
+    ("data too long", _image(data=bytes(60)), "data has 60 bytes"),
+    ("no data", _image(data=b""), "data has 0 bytes"),
+    ("odd width yuv", _image(encoding="yuv422", width=3, step=6, data=bytes(24)), "even width"),
+    ("odd step mono16", _image(encoding="mono16", step=9, data=bytes(36)), "not a multiple"),
+    ("too large", _image(width=100_000, height=100_000, step=300_000), "larger than the limit"),
+]
+
+
+@pytest.mark.parametrize(("msg", "reason"), [case[1:] for case in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_malformed_messages_raise_one_clear_error(msg: Image, reason: str) -> None:
+    with pytest.raises(ImageConversionError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        image_to_bgr8(msg)
+
+
+def test_numpy_to_image_checks_shape_and_dtype() -> None:
+    with pytest.raises(ImageConversionError, match="3 channel"):
+        numpy_to_image(np.zeros((4, 4), np.uint8), "bgr8")
+    with pytest.raises(ImageConversionError, match="dtype uint16"):
+        numpy_to_image(np.zeros((4, 4), np.uint8), "mono16")
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_compressed_round_trip(fmt: str) -> None:
+    image = cv2.resize(_smooth_bgr(), (64, 48))
+    msg = bgr8_to_compressed(image, fmt)
+    out = compressed_to_bgr8(msg)
+    assert out.shape == image.shape
+    assert np.abs(out.astype(int) - image.astype(int)).mean() < (0.01 if fmt == "png" else 4.0)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "no data"),
+        (b"\xff\xd8\xff\xe0garbage" * 3, "cannot decode"),
+        (bytes(range(256)), "cannot decode"),
+    ],
+)
+def test_bad_compressed_data_raises(data: bytes, reason: str) -> None:
+    msg = CompressedImage(format="jpeg")
+    msg.data = data
+    with pytest.raises(ImageConversionError, match=reason):
+        compressed_to_bgr8(msg)
+
+
+def test_truncated_jpeg_raises_or_decodes_partially() -> None:
+    full = bgr8_to_compressed(cv2.resize(_smooth_bgr(), (64, 48)), "jpeg").data
+    msg = CompressedImage(format="jpeg")
+    msg.data = bytes(full[: len(full) // 3])
+    try:
+        out = compressed_to_bgr8(msg)
+    except ImageConversionError:
+        return
+    assert out.shape == (48, 64, 3)
+
+
+def test_huge_compressed_header_is_refused_before_decoding() -> None:
+    image = bgr8_to_compressed(np.zeros((8, 8, 3), np.uint8), "png")
+    raw = bytearray(image.data)
+    raw[16:24] = (40000).to_bytes(4, "big") + (40000).to_bytes(4, "big")
+    image.data = bytes(raw)
+    with pytest.raises(ImageConversionError, match="larger than the limit"):
+        compressed_to_bgr8(image)

@@ -1,0 +1,1 @@
+"""Offline training, evaluation and export of the valence model (never imports rclpy)."""
