@@ -1,0 +1,174 @@
+"""Publish a video file, an image folder or a webcam as ``sensor_msgs/Image`` (bgr8) on ``image``.
+
+A stand-in for a camera driver: each frame is stamped with the node clock when it is read, at
+the source's native rate or a given one, optionally looping, optionally stopping after a number
+of frames. ``ros2 run emotion_perception video_publisher --ros-args -p source:=clip.mp4``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import rclpy
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from emotion_perception.image_conversion import numpy_to_image
+from emotion_perception.video_source import VideoSource, VideoSourceError, default_clip_path
+
+#: Rate (Hz) used when neither the ``rate`` parameter nor the source gives one.
+FALLBACK_RATE_HZ = 30.0
+RELIABILITIES = ("best_effort", "reliable")
+
+
+def _float_range(low: float, high: float) -> list[FloatingPointRange]:
+    return [FloatingPointRange(from_value=low, to_value=high, step=0.0)]
+
+
+class VideoPublisher(Node):
+    """Reads frames from a :class:`VideoSource` on a timer and publishes them on ``image``.
+
+    ``finished`` is set when the source ends or ``max_frames`` have been published; with
+    ``shutdown_at_end`` the node's ``main`` then exits.
+    """
+
+    def __init__(self, node_name: str = "video_publisher", **kwargs) -> None:
+        super().__init__(node_name, **kwargs)
+        self._source: VideoSource | None = None
+        self.declare_parameters(
+            "",
+            [
+                ("source", "", ParameterDescriptor(
+                    description="video file, image folder or webcam device index ('0'); empty = the packaged"
+                    " demo clip", read_only=True)),
+                ("rate", 0.0, ParameterDescriptor(
+                    description="publishing rate in Hz; 0 = the source's native rate"
+                    f" ({FALLBACK_RATE_HZ:g} Hz when it has none)", floating_point_range=_float_range(0.0, 1000.0))),
+                ("loop", False, ParameterDescriptor(
+                    description="restart a file or folder when it ends", read_only=True)),
+                ("max_frames", 0, ParameterDescriptor(
+                    description="stop after publishing this many frames; 0 = no limit", read_only=True,
+                    integer_range=[IntegerRange(from_value=0, to_value=2**31 - 1, step=1)])),
+                ("start_time", 0.0, ParameterDescriptor(
+                    description="start this many seconds into a file or folder", read_only=True,
+                    floating_point_range=_float_range(0.0, 86400.0))),
+                ("end_time", 0.0, ParameterDescriptor(
+                    description="stop at this many seconds into a file or folder; 0 = at its end", read_only=True,
+                    floating_point_range=_float_range(0.0, 86400.0))),
+                ("frame_id", "camera_optical_frame", ParameterDescriptor(
+                    description="header.frame_id of the published images", read_only=True)),
+                ("reliability", "best_effort", ParameterDescriptor(
+                    description="QoS reliability of the publisher (best_effort = sensor data, like a camera"
+                    " driver; reliable = for reliable subscribers)", read_only=True,
+                    additional_constraints=" or ".join(RELIABILITIES))),
+                ("shutdown_at_end", False, ParameterDescriptor(
+                    description="exit the process when the source ends or max_frames is reached", read_only=True)),
+            ],
+        )
+        reason = self._check([])
+        if reason:
+            raise ValueError(reason)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        get = self.get_parameter
+        source = get("source").value or str(default_clip_path())
+        end = get("end_time").value
+        self._source = VideoSource(source, start_s=get("start_time").value, end_s=end or None,
+                                   loop=get("loop").value)
+        self._max_frames = get("max_frames").value
+        self._frame_id = get("frame_id").value
+        self.shutdown_at_end = get("shutdown_at_end").value
+        self.finished = threading.Event()
+        self.published = 0
+
+        qos = qos_profile_sensor_data if get("reliability").value == "best_effort" else QoSProfile(
+            depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._publisher = self.create_publisher(
+            Image, "image", qos, qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self._timer = self.create_timer(1.0 / self._rate(get("rate").value), self._publish_next)
+        self.get_logger().info(
+            f"publishing {self._source.kind} {source!r} at {self._rate(get('rate').value):.2f} Hz"
+            f" on {self._publisher.topic_name} ({get('reliability').value})")
+
+    def _rate(self, rate: float) -> float:
+        return rate or self._source.fps or FALLBACK_RATE_HZ
+
+    def _check(self, params: list[Parameter]) -> str:
+        """Why the current values overridden by ``params`` are inconsistent, or "" when they are fine."""
+        values = {n: self.get_parameter(n).value for n in ("reliability", "start_time", "end_time")}
+        values.update({p.name: p.value for p in params})
+        if values["reliability"] not in RELIABILITIES:
+            return f"reliability must be one of {', '.join(RELIABILITIES)}, got {values['reliability']!r}"
+        if values["end_time"] and values["end_time"] <= values["start_time"]:
+            return f"end_time ({values['end_time']} s) must be 0 or after start_time ({values['start_time']} s)"
+        return ""
+
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        reason = self._check(params)
+        if not reason:
+            for param in params:
+                if param.name == "rate":
+                    self._timer.timer_period_ns = int(1e9 / self._rate(param.value))
+        return SetParametersResult(successful=not reason, reason=reason)
+
+    def _publish_next(self) -> None:
+        if self.finished.is_set():
+            return
+        try:
+            frame = self._source.read()
+        except VideoSourceError as err:
+            self.get_logger().error(f"stopping: {err}")
+            frame = None
+        if frame is None:
+            self._finish("the source ended")
+            return
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
+        self._publisher.publish(numpy_to_image(frame.image, "bgr8", header))
+        self.published += 1
+        if self._max_frames and self.published >= self._max_frames:
+            self._finish(f"published max_frames={self._max_frames}")
+
+    def _finish(self, why: str) -> None:
+        self._timer.cancel()
+        self._source.close()
+        self.get_logger().info(f"{why}: {self.published} frame(s) published")
+        self.finished.set()
+
+    def destroy_node(self) -> None:
+        if self._source is not None:
+            self._source.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``ros2 run emotion_perception video_publisher``."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = VideoPublisher()
+        while rclpy.ok() and not (node.shutdown_at_end and node.finished.is_set()):
+            rclpy.spin_once(node, timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (VideoSourceError, ValueError) as err:
+        rclpy.logging.get_logger("video_publisher").fatal(str(err))
+        raise SystemExit(1) from err
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""video_publisher: the right frames, in order, with increasing stamps, over real DDS."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import rclpy
+from conftest import ROOT, wait_for
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import Image
+
+from emotion_perception.image_conversion import image_to_bgr8
+from emotion_perception.nodes.video_publisher import VideoPublisher
+from emotion_perception.video_source import VideoSource, VideoSourceError
+
+CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
+
+
+def _params(**values: object) -> list[Parameter]:
+    return [Parameter(name, value=value) for name, value in values.items()]
+
+
+def _listen(executor: MultiThreadedExecutor, ros_context, topic: str = "image") -> list[Image]:
+    listener = rclpy.create_node("listener", context=ros_context)
+    received: list[Image] = []
+    listener.create_subscription(Image, topic, received.append,
+                                 QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+    executor.add_node(listener)
+    return received
+
+
+def test_publishes_clip_frames_in_order(executor: MultiThreadedExecutor, ros_context) -> None:
+    received = _listen(executor, ros_context)
+    node = VideoPublisher(context=ros_context, parameter_overrides=_params(
+        source=str(CLIP), start_time=9.0, max_frames=12, rate=40.0, reliability="reliable",
+        frame_id="test_frame"))
+    assert wait_for(lambda: node.count_subscribers("/image") > 0)
+    executor.add_node(node)
+
+    assert wait_for(node.finished.is_set, timeout=20.0)
+    assert wait_for(lambda: len(received) == 12, timeout=5.0)
+    assert node.published == 12
+    stamps = [Time.from_msg(m.header.stamp).nanoseconds for m in received]
+    assert all(b > a for a, b in pairwise(stamps))
+    assert {(m.width, m.height, m.encoding, m.header.frame_id) for m in received} == {
+        (640, 360, "bgr8", "test_frame")}
+    # The first frame is the clip's frame at 9 s, pixel for pixel.
+    with VideoSource(CLIP, start_s=9.0) as source:
+        expected = source.read()
+    assert expected is not None
+    np.testing.assert_array_equal(image_to_bgr8(received[0]), expected.image)
+
+
+def test_image_folder_loops_until_max_frames(
+    executor: MultiThreadedExecutor, ros_context, tmp_path: Path
+) -> None:
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), np.full((48, 64, 3), 40 * (i + 1), np.uint8))
+    received = _listen(executor, ros_context)
+    node = VideoPublisher(context=ros_context, parameter_overrides=_params(
+        source=str(tmp_path), loop=True, max_frames=7, rate=50.0, reliability="reliable"))
+    assert wait_for(lambda: node.count_subscribers("/image") > 0)
+    executor.add_node(node)
+
+    assert wait_for(lambda: node.finished.is_set() and len(received) == 7, timeout=10.0)
+    assert [int(image_to_bgr8(m)[0, 0, 0]) for m in received] == [40, 80, 120, 40, 80, 120, 40]
+
+
+def test_bad_parameters_fail_with_a_reason(ros_context) -> None:
+    with pytest.raises(ValueError, match="reliability"):
+        VideoPublisher(context=ros_context, parameter_overrides=_params(source=str(CLIP), reliability="fast"))
+    with pytest.raises(ValueError, match="end_time"):
+        VideoPublisher(context=ros_context, parameter_overrides=_params(source=str(CLIP), start_time=5.0,
+                                                                        end_time=2.0))
+    with pytest.raises(VideoSourceError, match="no such video file"):
+        VideoPublisher(context=ros_context, parameter_overrides=_params(source="/nonexistent/clip.mp4"))
+
+
+def test_rate_changes_at_runtime_within_its_range(ros_context) -> None:
+    node = VideoPublisher(context=ros_context, parameter_overrides=_params(source=str(CLIP)))
+    try:
+        assert node.set_parameters([Parameter("rate", value=10.0)])[0].successful
+        assert node._timer.timer_period_ns == 100_000_000
+        assert not node.set_parameters([Parameter("rate", value=-1.0)])[0].successful
+        assert not node.set_parameters([Parameter("source", value="other.mp4")])[0].successful
+    finally:
+        node.destroy_node()
