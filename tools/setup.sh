@@ -19,8 +19,8 @@ fi
 req_hash=$(hash_of requirements.txt constraints.txt tools/fix_ament_cmake_paths.py)
 if [ "$(cat "$venv/.requirements.sha" 2>/dev/null)" != "$req_hash" ]; then
   echo "setup: installing pinned requirements into .venv (first run: a few minutes)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt setuptools
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt
+  "$venv/bin/python" -m pip install -qq --disable-pip-version-check -c constraints.txt setuptools
+  "$venv/bin/python" -m pip install -qq --disable-pip-version-check -c constraints.txt -r requirements.txt
   "$venv/bin/python" tools/fix_ament_cmake_paths.py
   echo "$req_hash" > "$venv/.requirements.sha"
 fi
