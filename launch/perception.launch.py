@@ -1,0 +1,90 @@
+"""Start emotion_perception: the perception node and the action-feedback node (optionally a video as camera).
+
+    ros2 launch emotion_perception perception.launch.py image_topic:=/camera/color/image_raw
+    ros2 launch emotion_perception perception.launch.py use_video:=true           # the packaged clip
+    ros2 launch emotion_perception perception.launch.py use_video:=true video_path:=/path/to/my.mp4
+
+Parameters come from config/emotion_perception.yaml (one section per node); the arguments below
+override the few that depend on the robot. Run `ros2 launch ... --show-args` for the list.
+"""
+
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.conditions import IfCondition
+from launch.launch_description import LaunchDescription
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.substitutions import FindPackageShare
+
+PACKAGE = "emotion_perception"
+
+
+def generate_launch_description() -> LaunchDescription:
+    """The two nodes, their shared YAML, the camera remapping and the Fast DDS shared-memory profile."""
+    share = FindPackageShare(PACKAGE)
+    image_topic = LaunchConfiguration("image_topic")
+    params_file = LaunchConfiguration("params_file")
+    use_sim_time = ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool)
+
+    arguments = [
+        DeclareLaunchArgument(
+            "image_topic", default_value="/camera/image_raw",
+            description="camera topic the perception node reads (its relative 'image' is remapped to it); with"
+            " compressed:=true the node reads <image_topic>/compressed"),
+        DeclareLaunchArgument(
+            "compressed", default_value="false", choices=["true", "false"],
+            description="read sensor_msgs/CompressedImage (JPEG/PNG) from <image_topic>/compressed instead of"
+            " raw sensor_msgs/Image"),
+        DeclareLaunchArgument(
+            "model_path", default_value="",
+            description="valence model file (.pt); empty = the model shipped with the package"),
+        DeclareLaunchArgument(
+            "params_file", default_value=PathJoinSubstitution([share, "config", "emotion_perception.yaml"]),
+            description="parameter YAML with a section per node"),
+        DeclareLaunchArgument(
+            "use_sim_time", default_value="false", choices=["true", "false"],
+            description="use /clock (e.g. when playing a rosbag) instead of the system clock"),
+        DeclareLaunchArgument(
+            "use_video", default_value="false", choices=["true", "false"],
+            description="start video_publisher on video_path in place of a real camera, publishing on image_topic"),
+        DeclareLaunchArgument(
+            "video_path", default_value=PathJoinSubstitution([share, "media", "WolfgangLanger_Pexels.mp4"]),
+            description="video file, image folder or webcam index for use_video:=true (default: the packaged clip"
+            " of a person going from crying to laughing)"),
+        DeclareLaunchArgument(
+            "video_loop", default_value="true", choices=["true", "false"],
+            description="restart the video when it ends (use_video:=true)"),
+        DeclareLaunchArgument(
+            "use_shm_profile", default_value="true", choices=["true", "false"],
+            description="load config/fastdds_shm.xml (a 32 MB shared-memory segment) so camera-sized frames"
+            " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"),
+    ]
+
+    shm_profile = SetEnvironmentVariable(
+        "FASTDDS_DEFAULT_PROFILES_FILE", PathJoinSubstitution([share, "config", "fastdds_shm.xml"]),
+        condition=IfCondition(LaunchConfiguration("use_shm_profile")))
+
+    video_publisher = Node(
+        package=PACKAGE, executable="video_publisher", name="video_publisher", output="screen",
+        condition=IfCondition(LaunchConfiguration("use_video")),
+        parameters=[params_file, {
+            "source": LaunchConfiguration("video_path"),
+            "loop": ParameterValue(LaunchConfiguration("video_loop"), value_type=bool),
+            "use_sim_time": use_sim_time,
+        }],
+        remappings=[("image", image_topic)],
+    )
+    perception = Node(
+        package=PACKAGE, executable="perception_node", name="perception_node", output="screen",
+        parameters=[params_file, {
+            "compressed": ParameterValue(LaunchConfiguration("compressed"), value_type=bool),
+            "model_path": LaunchConfiguration("model_path"),
+            "use_sim_time": use_sim_time,
+        }],
+        remappings=[("image", image_topic), ("image/compressed", [image_topic, "/compressed"])],
+    )
+    feedback = Node(
+        package=PACKAGE, executable="action_feedback_node", name="action_feedback_node", output="screen",
+        parameters=[params_file, {"use_sim_time": use_sim_time}],
+    )
+    return LaunchDescription([*arguments, shm_profile, video_publisher, perception, feedback])
