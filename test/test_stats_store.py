@@ -1,0 +1,167 @@
+"""The sqlite verdict store: WAL, persistence across reopen, derived stats, refusal of bad files."""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from emotion_perception.feedback import Action, ActionVerdict, Verdict
+from emotion_perception.stats_store import StatsStore, StatsStoreError
+
+
+def verdict(action_id: str, name: str, kind: Verdict, delta: float = math.nan) -> ActionVerdict:
+    return ActionVerdict(
+        action=Action(action_id, name, 1_700_000_000_000_000_000, 1.5),
+        verdict=kind,
+        baseline_valence=0.1 if math.isfinite(delta) else math.nan,
+        response_valence=math.nan if kind is Verdict.UNKNOWN else 0.1 + (delta if math.isfinite(delta) else 0.0),
+        delta=delta,
+        confidence=0.8,
+        n_baseline=4,
+        n_response=7,
+        face_ids=("face_1", "face_2"),
+        decided_ns=1_700_000_003_000_000_000,
+    )
+
+
+SAMPLE = [
+    verdict("w1", "wave", Verdict.WELL_RECEIVED, 0.5),
+    verdict("w2", "wave", Verdict.BADLY_RECEIVED, -0.3),
+    verdict("w3", "wave", Verdict.UNKNOWN),
+    verdict("j1", "joke", Verdict.NEUTRAL, 0.0),
+    verdict("j2", "joke", Verdict.WELL_RECEIVED),  # judged on level: no delta
+]
+
+
+def test_wal_persistence_and_stats_across_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "stats.db"
+    store = StatsStore(path)
+    assert store.journal_mode == "wal"
+    for v in SAMPLE:
+        store.record(v)
+    store.close()
+
+    store = StatsStore(path)
+    joke, wave = store.stats()
+    assert (wave.name, wave.count, wave.well_received, wave.neutral, wave.badly_received, wave.unknown) == (
+        "wave", 3, 1, 0, 1, 1,
+    )
+    assert wave.mean_delta == pytest.approx(0.1)
+    assert (joke.name, joke.count, joke.well_received, joke.neutral) == ("joke", 2, 1, 1)
+    assert joke.mean_delta == pytest.approx(0.0)
+    assert store.stats("wave") == [wave]
+    assert store.stats("nothing") == []
+    assert store.action_ids() == [v.action.action_id for v in SAMPLE]
+    store.close()
+
+
+def test_rows_keep_every_field_nan_as_null(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    store = StatsStore(path)
+    store.record(SAMPLE[0])
+    store.record(SAMPLE[2])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT action_id, name, verdict, baseline_valence, response_valence, delta, n_response, face_ids,"
+            " action_stamp_ns, duration FROM verdicts ORDER BY id"
+        ).fetchall()
+    assert rows[0][:3] == ("w1", "wave", 1) and rows[0][5] == pytest.approx(0.5)
+    assert rows[0][6:] == (7, '["face_1", "face_2"]', 1_700_000_000_000_000_000, 1.5)
+    assert rows[1][2:6] == (2, None, None, None)
+
+
+def test_a_committed_verdict_is_visible_to_another_connection_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    store = StatsStore(path)
+    store.record(SAMPLE[0])
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as reader:
+        assert reader.execute("SELECT COUNT(*) FROM verdicts").fetchone() == (1,)
+    store.close()
+
+
+def test_tilde_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    store = StatsStore("~/.ros/emotion_perception/action_stats.db")
+    assert store.path == tmp_path / ".ros" / "emotion_perception" / "action_stats.db"
+    assert store.path.is_file()
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (os.urandom(4096), "not an SQLite database"),
+        (b"SQLite format 3\x00" + b"\xff" * 200, "corrupt|integrity"),
+    ],
+)
+def test_corrupt_file_is_a_clear_error_and_left_untouched(tmp_path: Path, content: bytes, match: str) -> None:
+    path = tmp_path / "stats.db"
+    path.write_bytes(content)
+    with pytest.raises(StatsStoreError, match=match):
+        StatsStore(path)
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.db"]
+
+
+def test_truncated_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    store = StatsStore(path)
+    for i in range(300):
+        store.record(verdict(f"a{i}", f"name_{i % 7}", Verdict.NEUTRAL, 0.0))
+    store.close()
+    data = path.read_bytes()
+    damaged = data[: len(data) // 2] + b"\x00" * 512 + data[len(data) // 2 + 512 :]
+    path.write_bytes(damaged)
+    with pytest.raises(StatsStoreError, match="left untouched"):
+        StatsStore(path)
+    assert path.read_bytes() == damaged
+
+
+def test_a_foreign_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(StatsStoreError, match="not an emotion_perception stats database"):
+        StatsStore(path)
+    assert path.read_bytes() == before
+
+
+def test_an_empty_file_becomes_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    path.touch()
+    store = StatsStore(path)
+    store.record(SAMPLE[0])
+    assert store.stats()[0].count == 1
+    store.close()
+
+
+def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the database folder should be")
+    with pytest.raises(StatsStoreError, match="cannot create the folder"):
+        StatsStore(blocker / "stats.db")
+    assert blocker.read_text() == "a file where the database folder should be"
+
+
+def test_a_folder_at_the_database_path_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "stats.db").mkdir()
+    with pytest.raises(StatsStoreError, match="cannot read"):
+        StatsStore(tmp_path / "stats.db")
+
+
+def test_write_failure_is_a_store_error_and_the_store_stays_usable(tmp_path: Path) -> None:
+    store = StatsStore(tmp_path / "stats.db")
+    store.record(SAMPLE[0])
+    with pytest.raises(StatsStoreError, match="cannot record"):
+        store.record(verdict("x", None, Verdict.NEUTRAL))  # type: ignore[arg-type]  (NOT NULL name)
+    store.record(SAMPLE[1])
+    assert store.action_ids() == ["w1", "w2"]
+    store.close()
+    with pytest.raises(StatsStoreError, match="cannot read"):
+        store.stats()
