@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from builtin_interfaces.msg import Time
 from sensor_msgs.msg import RegionOfInterest
 from std_msgs.msg import Header
 
-from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
+from emotion_msgs.msg import ActionFeedback, ActionStats, EmotionReaction, EmotionReactionArray, RobotAction
+from emotion_perception.feedback import NS_PER_S, Action, ActionVerdict, TimedReaction
 from emotion_perception.reaction import FaceReaction
+from emotion_perception.stats_store import ActionStatsRow
 
 
 def reaction_to_msg(reaction: FaceReaction, header: Header) -> EmotionReaction:
@@ -29,3 +32,61 @@ def reaction_to_msg(reaction: FaceReaction, header: Header) -> EmotionReaction:
 def reactions_to_array(reactions: Iterable[FaceReaction], header: Header) -> EmotionReactionArray:
     """Every reaction of one frame (possibly none) as an ``EmotionReactionArray``."""
     return EmotionReactionArray(header=header, reactions=[reaction_to_msg(r, header) for r in reactions])
+
+
+def stamp_to_ns(stamp: Time) -> int:
+    """A ``builtin_interfaces/Time`` as integer nanoseconds."""
+    return stamp.sec * NS_PER_S + stamp.nanosec
+
+
+def ns_to_stamp(ns: int) -> Time:
+    """Integer nanoseconds (>= 0) as a ``builtin_interfaces/Time``."""
+    sec, nanosec = divmod(int(ns), NS_PER_S)
+    return Time(sec=sec, nanosec=nanosec)
+
+
+def action_from_msg(msg: RobotAction) -> Action:
+    """The core view of a ``RobotAction`` (not validated: the feedback tracker does that)."""
+    return Action(msg.action_id, msg.name, stamp_to_ns(msg.header.stamp), float(msg.duration))
+
+
+def timed_reaction_from_msg(msg: EmotionReaction) -> TimedReaction:
+    """The core view of an ``EmotionReaction`` (not validated: the feedback tracker does that)."""
+    return TimedReaction(
+        stamp_ns=stamp_to_ns(msg.header.stamp),
+        face_id=msg.face_id,
+        valence=int(msg.valence),
+        valence_score=float(msg.valence_score),
+        confidence=float(msg.confidence),
+    )
+
+
+def verdict_to_msg(verdict: ActionVerdict) -> ActionFeedback:
+    """An ``ActionFeedback`` stamped with the time the verdict was made."""
+    msg = ActionFeedback()
+    msg.header.stamp = ns_to_stamp(verdict.decided_ns)
+    msg.action_id = verdict.action.action_id
+    msg.name = verdict.action.name
+    msg.action_stamp = ns_to_stamp(verdict.action.stamp_ns)
+    msg.verdict = int(verdict.verdict)
+    msg.baseline_valence = float(verdict.baseline_valence)
+    msg.response_valence = float(verdict.response_valence)
+    msg.delta = float(verdict.delta)
+    msg.confidence = float(verdict.confidence)
+    msg.n_baseline = int(verdict.n_baseline)
+    msg.n_response = int(verdict.n_response)
+    msg.face_ids = list(verdict.face_ids)
+    return msg
+
+
+def stats_to_msg(row: ActionStatsRow) -> ActionStats:
+    """One action name's statistics as an ``ActionStats``."""
+    return ActionStats(
+        name=row.name,
+        count=row.count,
+        well_received=row.well_received,
+        neutral=row.neutral,
+        badly_received=row.badly_received,
+        unknown=row.unknown,
+        mean_delta=float(row.mean_delta),
+    )
