@@ -1,0 +1,244 @@
+"""action_feedback_node: was the robot's action well received? (thin wrapper of FeedbackTracker + StatsStore).
+
+Subscribes ``/robot/action`` (``RobotAction``) and ``/human/reaction`` (``EmotionReaction``), both
+reliable; publishes one ``ActionFeedback`` per action on ``/human/action_feedback`` once its response
+window has closed (checked by a timer on the node clock, so ``use_sim_time`` and bag replay work),
+after writing the verdict to the sqlite store; serves ``~/get_action_stats`` and publishes
+``/diagnostics`` at 1 Hz. The verdict rule is in :mod:`emotion_perception.feedback`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.clock import Clock, ClockType
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
+from emotion_msgs.srv import GetActionStats
+from emotion_perception.feedback import ActionVerdict, DropReason, FeedbackConfig, FeedbackTracker
+from emotion_perception.messages import (
+    action_from_msg,
+    stats_to_msg,
+    timed_reaction_from_msg,
+    verdict_to_msg,
+)
+from emotion_perception.stats_store import StatsStore, StatsStoreError
+
+NODE_NAME = "action_feedback_node"
+_D = FeedbackConfig()
+#: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
+PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None, bool]] = {
+    "baseline_window": (_D.baseline_window, "s before the action start: the baseline window", (0.05, 60.0), False),
+    "response_delay": (_D.response_delay, "s after the action start: response window opens", (0.0, 10.0), False),
+    "response_end": (_D.response_end, "s after the action start: response window closes", (0.05, 60.0), False),
+    "duration_margin": (_D.duration_margin, "s added to the action's duration to close its window", (0.0, 30.0), False),
+    "max_response_window": (_D.max_response_window, "s: cap of the response window's end", (0.05, 600.0), False),
+    "lateness_grace": (_D.lateness_grace, "s waited after the window for reactions in flight", (0.0, 10.0), False),
+    "delta_threshold": (_D.delta_threshold, "valence change that makes a verdict", (0.01, 2.0), False),
+    "level_threshold": (_D.level_threshold, "valence level that makes a verdict without baseline", (0.01, 1.0), False),
+    "full_confidence_reactions": (_D.full_confidence_reactions, "response reactions for full trust", (1, 1000), False),
+    "history_seconds": (_D.history_seconds, "s of reactions kept", (1.0, 3600.0), False),
+    "history_max_reactions": (_D.history_max_reactions, "most reactions kept", (10, 1_000_000), False),
+    "max_pending_actions": (_D.max_pending_actions, "most actions awaiting a verdict", (1, 100_000), False),
+    "remembered_action_ids": (_D.remembered_action_ids, "recent ids checked for duplicates", (1, 1_000_000), False),
+    "max_stamp_age": (_D.max_stamp_age, "s: older stamps (vs the node clock) are dropped", (0.0, 3600.0), False),
+    "max_future_stamp": (_D.max_future_stamp, "s: stamps further ahead are dropped", (0.0, 60.0), False),
+    "check_period": (0.05, "s between checks for closed windows (node clock)", (0.005, 1.0), True),
+    "reaction_queue_depth": (200, "reliable queue depth of /human/reaction (bursts)", (1, 10_000), True),
+    "warn_throttle": (5.0, "s between two warnings of the same drop reason", (0.0, 3600.0), False),
+    "stats_db_path": ("~/.ros/emotion_perception/action_stats.db", "sqlite file of the verdicts", None, True),
+}
+CONFIG_KEYS = tuple(FeedbackConfig.__dataclass_fields__)
+RELIABLE = ReliabilityPolicy.RELIABLE
+ACTION_QOS = QoSProfile(depth=100, reliability=RELIABLE, durability=DurabilityPolicy.VOLATILE)
+FEEDBACK_QOS = QoSProfile(depth=100, reliability=RELIABLE)
+DIAGNOSTICS_QOS = QoSProfile(depth=10, reliability=RELIABLE)
+
+
+def _descriptor(name: str) -> ParameterDescriptor:
+    default, description, bounds, read_only = PARAMETERS[name]
+    descriptor = ParameterDescriptor(name=name, description=description, read_only=read_only)
+    if bounds and isinstance(default, float):
+        descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0], to_value=bounds[1], step=0.0)]
+    elif bounds:
+        descriptor.integer_range = [IntegerRange(from_value=int(bounds[0]), to_value=int(bounds[1]), step=0)]
+    else:
+        descriptor.additional_constraints = "a file path; ~ is expanded and missing folders are created"
+    return descriptor
+
+
+class ActionFeedbackNode(Node):
+    """The action-feedback node as a composable node (``**kwargs`` go to ``rclpy.node.Node``).
+
+    Raises ``ValueError`` / ``ParameterException`` for invalid parameters and ``StatsStoreError``
+    when the database cannot be used (the file is left untouched).
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        try:
+            self._setup()
+        except BaseException:
+            super().destroy_node()
+            raise
+
+    def _setup(self) -> None:
+        for name, (default, _, _, _) in PARAMETERS.items():
+            self.declare_parameter(name, default, _descriptor(name))
+        config = self._config({})
+        problems = config.problems()
+        if problems:
+            raise ValueError("invalid parameters: " + "; ".join(problems))
+        self._lock = threading.Lock()
+        self._tracker = FeedbackTracker(config)
+        self._published = 0
+        self._db_errors = 0
+        self._last_warn: dict[str, float] = {}
+        self._last_report = (0, 0)  # (drops, db errors) at the previous diagnostics report
+        self.add_on_set_parameters_callback(self._validate)
+        self.add_post_set_parameters_callback(self._apply)
+
+        self._feedback_pub = self.create_publisher(ActionFeedback, "human/action_feedback", FEEDBACK_QOS)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", DIAGNOSTICS_QOS)
+        reaction_qos = QoSProfile(depth=self.get_parameter("reaction_queue_depth").value, reliability=RELIABLE)
+        self.create_subscription(RobotAction, "robot/action", self._on_action, ACTION_QOS)
+        self.create_subscription(EmotionReaction, "human/reaction", self._on_reaction, reaction_qos)
+        self.create_service(GetActionStats, "~/get_action_stats", self._on_get_stats)
+        self.create_timer(self.get_parameter("check_period").value, self._judge_due)
+        self.create_timer(1.0, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self._store = StatsStore(self.get_parameter("stats_db_path").value)  # last: nothing to undo after it
+        self.get_logger().info(f"judging actions; verdicts recorded in {self._store.path}")
+
+    def _config(self, changes: dict[str, object]) -> FeedbackConfig:
+        return FeedbackConfig(**{k: changes.get(k, self.get_parameter(k).value) for k in CONFIG_KEYS})
+
+    def _validate(self, params: list[Parameter]) -> SetParametersResult:
+        problems = self._config({p.name: p.value for p in params if p.name in CONFIG_KEYS}).problems()
+        return SetParametersResult(successful=not problems, reason="; ".join(problems))
+
+    def _apply(self, params: list[Parameter]) -> None:
+        if any(p.name in CONFIG_KEYS for p in params):
+            with self._lock:
+                self._tracker.config = self._config({})
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _warn_drop(self, reason: DropReason, detail: str) -> None:
+        """A warning per drop reason at most every ``warn_throttle`` seconds, with the running count."""
+        now = time.monotonic()
+        if now - self._last_warn.get(reason.value, -1e9) < self.get_parameter("warn_throttle").value:
+            return
+        self._last_warn[reason.value] = now
+        count = self._tracker.drops[reason.value]
+        self.get_logger().warning(f"dropped {detail}: {reason.value} ({count} dropped for this reason so far)")
+
+    def _on_action(self, msg: RobotAction) -> None:
+        with self._lock:
+            reason = self._tracker.add_action(action_from_msg(msg), self._now_ns())
+        if reason:
+            self._warn_drop(reason, f"action {msg.action_id!r} ({msg.name!r})")
+
+    def _on_reaction(self, msg: EmotionReaction) -> None:
+        with self._lock:
+            reason = self._tracker.add_reaction(timed_reaction_from_msg(msg), self._now_ns())
+        if reason:
+            self._warn_drop(reason, f"reaction of face {msg.face_id!r}")
+
+    def _judge_due(self) -> None:
+        with self._lock:
+            verdicts = self._tracker.due(self._now_ns())
+        for verdict in verdicts:
+            self._record(verdict)
+            self._feedback_pub.publish(verdict_to_msg(verdict))
+            self._published += 1
+
+    def _record(self, verdict: ActionVerdict) -> None:
+        """Write the verdict before it is published; a failure is logged and counted, and it is still published."""
+        try:
+            self._store.record(verdict)
+        except StatsStoreError as e:
+            self._db_errors += 1
+            self.get_logger().error(str(e))
+        a = verdict.action
+        self.get_logger().info(
+            f"{a.name} ({a.action_id}): {verdict.verdict.name} delta={verdict.delta:+.2f} "
+            f"response={verdict.response_valence:+.2f} n={verdict.n_baseline}/{verdict.n_response}"
+        )
+
+    def _on_get_stats(self, request: GetActionStats.Request, response: GetActionStats.Response):
+        try:
+            rows = self._store.stats(request.name)
+        except StatsStoreError as e:
+            self._db_errors += 1
+            response.success, response.message = False, str(e)
+            return response
+        response.success = True
+        response.message = f"{sum(r.count for r in rows)} verdicts for {len(rows)} action name(s)"
+        response.stats = [stats_to_msg(r) for r in rows]
+        return response
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            tracker = self._tracker
+            values = {
+                "reactions_received": tracker.reactions_received,
+                "actions_received": tracker.actions_received,
+                "verdicts_published": self._published,
+                "pending_actions": tracker.pending_count,
+                "reactions_held": tracker.history_size,
+                "db_errors": self._db_errors,
+                **{f"dropped_{r.value}": tracker.drops[r.value] for r in DropReason},
+            }
+            drops = sum(tracker.drops.values())
+        if self._db_errors > self._last_report[1]:
+            level, message = DiagnosticStatus.ERROR, f"stats database errors; see the log ({self._store.path})"
+        elif drops > self._last_report[0]:
+            level, message = DiagnosticStatus.WARN, "input dropped in the last period; see the drop counts"
+        else:
+            level, message = DiagnosticStatus.OK, "ok"
+        self._last_report = (drops, self._db_errors)
+        status = DiagnosticStatus(
+            level=level, name=f"{self.get_name()}: action feedback", message=message, hardware_id="none",
+            values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
+        )
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diag_pub.publish(array)
+
+    def destroy_node(self) -> None:
+        super().destroy_node()
+        self._store.close()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the node; exit status 1 with a one-line reason when it cannot start."""
+    rclpy.init(args=args)
+    try:
+        try:
+            node = ActionFeedbackNode()
+        except (StatsStoreError, ParameterException, ValueError) as e:
+            rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {e}")
+            sys.exit(1)
+        try:
+            rclpy.spin(node)
+        finally:
+            node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
