@@ -26,7 +26,10 @@ if [ "$(cat "$venv/.requirements.sha" 2>/dev/null)" != "$req_hash" ]; then
 fi
 cp tools/activate-ros.bash "$venv/activate-ros"
 
-build_hash=$( (find emotion_msgs -type f | sort; git ls-files -- setup.py setup.cfg package.xml 'launch/*' 'config/*' 'models/*' 2>/dev/null | sort; echo "$req_hash") | xargs -I{} sh -c 'echo {}; cat {} 2>/dev/null' | sha256sum | cut -d' ' -f1)
+build_inputs() {
+  { find emotion_msgs setup.py setup.cfg package.xml resource launch config models media -type f 2>/dev/null || true; } | sort
+}
+build_hash=$( (build_inputs | tr '\n' '\0' | xargs -0 sha256sum; echo "$req_hash") | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$root/install/.build.sha" 2>/dev/null)" != "$build_hash" ]; then
   echo "setup: colcon build (emotion_msgs, emotion_perception)"
   mkdir -p log
