@@ -14,11 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-try:  # present wherever ROS 2 is; the core also runs without it
-    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-except ImportError:
-    get_package_share_directory = None
-    PackageNotFoundError = LookupError
+from emotion_perception.package_files import package_file
 
 #: File suffixes read from an image folder (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -42,15 +38,7 @@ class VideoFrame:
 
 def default_clip_path() -> Path:
     """Path of the packaged demo clip: the repository's ``media/`` or the installed share directory."""
-    in_repo = Path(__file__).resolve().parents[1] / "media" / DEFAULT_CLIP_NAME
-    if in_repo.is_file():
-        return in_repo
-    if get_package_share_directory is None:
-        return in_repo
-    try:
-        return Path(get_package_share_directory("emotion_perception")) / "media" / DEFAULT_CLIP_NAME
-    except PackageNotFoundError:
-        return in_repo
+    return package_file("media", DEFAULT_CLIP_NAME)
 
 
 def is_device_index(source: str) -> bool:

@@ -77,7 +77,7 @@ def generate_launch_description() -> LaunchDescription:
     perception = Node(
         package=PACKAGE, executable="perception_node", name="perception_node", output="screen",
         parameters=[params_file, {
-            "compressed": ParameterValue(LaunchConfiguration("compressed"), value_type=bool),
+            "compressed_input": ParameterValue(LaunchConfiguration("compressed"), value_type=bool),
             "model_path": LaunchConfiguration("model_path"),
             "use_sim_time": use_sim_time,
         }],
