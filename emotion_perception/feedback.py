@@ -3,7 +3,8 @@
 The rule, for an action that starts at t (all times are message stamps):
 
 - baseline window: [t - baseline_window, t); response window: [t + response_delay, t_end], where
-  t_end = t + max(response_end, duration + duration_margin), capped at t + max_response_window.
+  t_end = t + response_end, or, for an action with a duration, t + max(response_end, duration +
+  duration_margin) capped at t + max_response_window.
 - Per face id, the confidence-weighted mean valence_score in each window (b_f, r_f). Only faces
   seen in the response window count; people who left before it are ignored.
 - No face in the response window → UNKNOWN.
@@ -143,7 +144,9 @@ class FeedbackConfig:
 
     def response_window_ns(self, action: Action) -> tuple[int, int]:
         """The action's response window as [start, end] stamps in nanoseconds."""
-        length = min(max(self.response_end, action.duration + self.duration_margin), self.max_response_window)
+        length = self.response_end
+        if action.duration > 0:
+            length = min(max(length, action.duration + self.duration_margin), self.max_response_window)
         return action.stamp_ns + seconds_to_ns(self.response_delay), action.stamp_ns + seconds_to_ns(length)
 
     def due_ns(self, action: Action) -> int:

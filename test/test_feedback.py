@@ -119,6 +119,8 @@ def test_duration_extends_the_response_window() -> None:
     assert config.response_window_ns(long_action) == (at(0.3), at(5.5))
     assert config.response_window_ns(capped) == (at(0.3), at(6.0))
     assert config.due_ns(Action("short", "nod", T0, duration=1.0)) == at(3.3)
+    assert config.due_ns(Action("unknown", "nod", T0, duration=0.0)) == at(3.3)
+    assert FeedbackConfig(response_end=0.4, duration_margin=0.5).response_window_ns(WAVE) == (at(0.3), at(0.4))
     reactions = [*timeline(0.0, None), face(5.2, 0.9)]
     tracker, verdicts = run(reactions, actions=(long_action,), config=config, now=5.7)
     assert verdicts == {} and tracker.pending_count == 1
