@@ -101,7 +101,7 @@ class StatsStore:
     """The verdicts database at ``path`` (``~`` expanded, parent folders created); thread-safe."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path).expanduser()
+        self.path = Path(path).expanduser().absolute()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:

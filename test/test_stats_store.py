@@ -92,6 +92,24 @@ def test_tilde_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     store.close()
 
 
+def test_a_relative_path_works_and_recovers_after_a_crash_left_its_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = StatsStore("stats.db")
+    assert store.path == tmp_path / "stats.db"
+    store.record(SAMPLE[0])
+    # A copy taken while the store is open is what a crash leaves: the database plus its -wal file.
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for suffix in ("", "-wal"):
+        (crashed / f"stats.db{suffix}").write_bytes((tmp_path / f"stats.db{suffix}").read_bytes())
+    store.close()
+    recovered = StatsStore(crashed / "stats.db")
+    assert recovered.action_ids() == ["w1"]
+    recovered.close()
+
+
 @pytest.mark.parametrize(
     ("content", "match"),
     [
