@@ -112,8 +112,8 @@ class FeedbackConfig:
     delta_threshold: float = 0.2
     level_threshold: float = 0.3
     full_confidence_reactions: int = 5
-    history_seconds: float = 60.0
-    history_max_reactions: int = 10_000
+    history_seconds: float = 40.0
+    history_max_reactions: int = 20_000
     max_pending_actions: int = 100
     max_stamp_age: float = 10.0
     max_future_stamp: float = 1.0
