@@ -38,12 +38,12 @@ Annotator = Callable[[np.ndarray, list[FaceReaction]], np.ndarray]
 
 
 def _banner(canvas: np.ndarray, text: str, row: int, colour: tuple[int, int, int]) -> None:
-    """A filled strip with ``text`` across the top of ``canvas``, ``row`` strips down."""
+    """A filled strip with ``text`` across the bottom of ``canvas`` (above the footer), ``row`` strips up."""
     scale = max(0.5, canvas.shape[1] / 1100.0)
     thickness = max(1, round(2 * scale))
     (_, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     height = th + base + 10
-    top = row * height
+    top = canvas.shape[0] - round(28 * scale) - (row + 1) * height
     overlay = canvas.copy()
     cv2.rectangle(overlay, (0, top), (canvas.shape[1], top + height), colour, cv2.FILLED)
     cv2.addWeighted(overlay, 0.75, canvas, 0.25, 0, dst=canvas)
@@ -98,7 +98,8 @@ class AnnotatedVideoWriter:
             self._write(*self._frames.popleft())
 
     def add_action(self, mark: ActionMark) -> None:
-        self._actions.append(mark)
+        """Show ``mark``; a mark with the same ``action_id`` as an earlier one replaces it."""
+        self._actions = [a for a in self._actions if a.action_id != mark.action_id] + [mark]
 
     def add_verdict(self, mark: VerdictMark) -> None:
         self._verdicts.append(mark)
@@ -123,7 +124,7 @@ class AnnotatedVideoWriter:
                 row += 1
         for verdict in self._verdicts:
             if verdict.time_s <= time_s < verdict.time_s + VERDICT_BANNER_S:
-                delta = "" if verdict.delta != verdict.delta else f"  (valence {verdict.delta:+.2f})"
+                delta = "" if verdict.delta != verdict.delta else f"  (valence change {verdict.delta:+.2f})"
                 _banner(canvas, f"{verdict.name}: {verdict.verdict}{delta}", row,
                         VERDICT_BGR.get(verdict.verdict, (0, 0, 0)))
                 row += 1

@@ -70,7 +70,8 @@ class Timeline:
         return next((v for v in self.verdicts if v.action_id == action_id), None)
 
 
-def plot_timeline(timeline: Timeline, path: str | Path, title: str = "", duration_s: float | None = None) -> Path:
+def plot_timeline(timeline: Timeline, path: str | Path, title: str = "",
+                  span_s: tuple[float, float] | None = None) -> Path:
     """Write a PNG of ``timeline``: valence per face, shaded baseline/response windows, verdict labels."""
     path = Path(path)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
@@ -94,8 +95,8 @@ def plot_timeline(timeline: Timeline, path: str | Path, title: str = "", duratio
                     label=f"valence {face or '(no id)'}")
         ax.axhline(0.0, color="gray", lw=0.6)
         ax.set_ylim(-1.1, 1.45)
-        if duration_s:
-            ax.set_xlim(0.0, duration_s)
+        if span_s:
+            ax.set_xlim(*span_s)
         ax.set_xlabel("time in the video (s)")
         ax.set_ylabel("valence score  (p_pos − p_neg)")
         ax.set_title(title or "valence over time, robot actions and verdicts", fontsize=10)

@@ -8,6 +8,7 @@ of frames. ``ros2 run emotion_perception video_publisher --ros-args -p source:=c
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import rclpy
 from rcl_interfaces.msg import (
@@ -25,7 +26,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from emotion_perception.image_conversion import numpy_to_image
-from emotion_perception.video_source import VideoSource, VideoSourceError, default_clip_path
+from emotion_perception.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
 
 #: Rate (Hz) used when neither the ``rate`` parameter nor the source gives one.
 FALLBACK_RATE_HZ = 30.0
@@ -40,11 +41,14 @@ class VideoPublisher(Node):
     """Reads frames from a :class:`VideoSource` on a timer and publishes them on ``image``.
 
     ``finished`` is set when the source ends or ``max_frames`` have been published; with
-    ``shutdown_at_end`` the node's ``main`` then exits.
+    ``shutdown_at_end`` the node's ``main`` then exits. ``on_frame`` (in-process users such as the
+    demo) is called with each frame's header and frame just before it is published.
     """
 
-    def __init__(self, node_name: str = "video_publisher", **kwargs) -> None:
+    def __init__(self, node_name: str = "video_publisher", *,
+                 on_frame: Callable[[Header, VideoFrame], None] | None = None, **kwargs) -> None:
         super().__init__(node_name, **kwargs)
+        self._on_frame = on_frame
         self._source: VideoSource | None = None
         self.declare_parameters(
             "",
@@ -134,6 +138,8 @@ class VideoPublisher(Node):
             self._finish("the source ended")
             return
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
+        if self._on_frame is not None:
+            self._on_frame(header, frame)
         self._publisher.publish(numpy_to_image(frame.image, "bgr8", header))
         self.published += 1
         if self._max_frames and self.published >= self._max_frames:
