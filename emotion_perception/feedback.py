@@ -12,8 +12,8 @@ The rule, for an action that starts at t (all times are message stamps):
   with no baseline, s_f = r_f / level_threshold. The action's score is the mean of s_f weighted by
   each face's summed response confidence: ≥ 1 → WELL_RECEIVED, ≤ -1 → BADLY_RECEIVED, else NEUTRAL.
   (One person: delta ≥ delta_threshold is well received, delta ≤ -delta_threshold badly.)
-- delta is the same weighted mean of the per-face deltas (faces with both windows); the reported
-  baseline/response valences are pooled over those faces' reactions.
+- delta is the same weighted mean of the per-face deltas (faces seen in both windows; NaN if none);
+  baseline_valence / response_valence pool the reactions of the faces seen in the response window.
 - The verdict is made once the node clock passes t_end + lateness_grace; reactions that arrive late
   or out of order count while that has not happened. A reaction may count for several
   (overlapping) actions; each action is judged on its own windows.
@@ -222,12 +222,12 @@ class FeedbackTracker:
     """
 
     config: FeedbackConfig = field(default_factory=FeedbackConfig)
-    drops: Counter = field(default_factory=Counter)
-    reactions_received: int = 0
-    actions_received: int = 0
-    _reactions: list[TimedReaction] = field(default_factory=list)
-    _pending: dict[str, Action] = field(default_factory=dict)
-    _seen_ids: OrderedDict = field(default_factory=OrderedDict)
+    drops: Counter = field(default_factory=Counter, init=False)
+    reactions_received: int = field(default=0, init=False)
+    actions_received: int = field(default=0, init=False)
+    _reactions: list[TimedReaction] = field(default_factory=list, init=False, repr=False)
+    _pending: dict[str, Action] = field(default_factory=dict, init=False, repr=False)
+    _seen_ids: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         problems = self.config.problems()
