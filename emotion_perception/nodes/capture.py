@@ -128,7 +128,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("out/capture"), help="root of the ImageFolder tree")
     labelling = parser.add_mutually_exclusive_group()
     labelling.add_argument("--label", choices=LABELS[:3], default=None, help="write every crop under this label")
-    labelling.add_argument("--keys", action="store_true", help="label by key press (see the keys above)")
+    labelling.add_argument("--keys", action="store_true", help="label by key press (keys below)")
     parser.add_argument("--every", type=int, default=5, help="crop every N-th frame (default 5)")
     parser.add_argument("--max", type=int, default=0, help="stop after writing N crops (default 0: no limit)")
     parser.add_argument("--model", default=None, help="valence model whose input spec to crop for (default: shipped)")
