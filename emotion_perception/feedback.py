@@ -217,8 +217,9 @@ class FeedbackTracker:
     """Holds recent reactions and pending actions, and judges each action once its windows have closed.
 
     Reactions are kept sorted by stamp, bounded by ``history_seconds`` and ``history_max_reactions``;
-    pending actions are bounded by ``max_pending_actions`` (the oldest is dropped). Every rejected input
-    is counted in ``drops`` by :class:`DropReason`; ``add_*`` return the reason (None when accepted).
+    pending actions are bounded by ``max_pending_actions`` (the oldest is dropped). Every dropped input
+    is counted in ``drops`` by :class:`DropReason`; ``add_*`` return the reason, or None when nothing
+    was dropped (with an ``*_OVERFLOW`` reason the new input was kept and the oldest one dropped).
     """
 
     config: FeedbackConfig = field(default_factory=FeedbackConfig)
@@ -254,7 +255,7 @@ class FeedbackTracker:
         return None
 
     def add_action(self, action: Action, now_ns: int) -> DropReason | None:
-        """Start tracking an action; returns why it was dropped, or None."""
+        """Start tracking an action; returns why it or the oldest pending one was dropped, or None."""
         self.actions_received += 1
         if not action.action_id:
             return self._drop(DropReason.EMPTY_ACTION_ID)
@@ -278,7 +279,7 @@ class FeedbackTracker:
         return None
 
     def add_reaction(self, reaction: TimedReaction, now_ns: int) -> DropReason | None:
-        """Remember a reaction (in stamp order); returns why it was dropped, or None."""
+        """Remember a reaction (in stamp order); returns why it or the oldest one was dropped, or None."""
         self.reactions_received += 1
         if not (math.isfinite(reaction.valence_score) and math.isfinite(reaction.confidence)):
             return self._drop(DropReason.NON_FINITE)
@@ -294,6 +295,7 @@ class FeedbackTracker:
         if excess > 0:
             del self._reactions[:excess]
             self.drops[DropReason.HISTORY_OVERFLOW.value] += excess
+            return DropReason.HISTORY_OVERFLOW
         return None
 
     def _between(self, start_ns: int, end_ns: int, inclusive_end: bool) -> list[TimedReaction]:

@@ -242,8 +242,8 @@ def test_a_judged_action_id_stays_a_duplicate() -> None:
 
 def test_pending_actions_are_bounded_dropping_the_oldest() -> None:
     tracker = FeedbackTracker(FeedbackConfig(max_pending_actions=3))
-    for i in range(5):
-        tracker.add_action(Action(f"a{i}", "wave", at(0.1 * i)), at(0.5))
+    results = [tracker.add_action(Action(f"a{i}", "wave", at(0.1 * i)), at(0.5)) for i in range(5)]
+    assert results == [None] * 3 + [DropReason.PENDING_OVERFLOW] * 2
     assert tracker.pending_count == 3 and tracker.drops == {"pending_overflow": 2}
     assert [v.action.action_id for v in tracker.due(at(10.0))] == ["a2", "a3", "a4"]
 
@@ -251,8 +251,8 @@ def test_pending_actions_are_bounded_dropping_the_oldest() -> None:
 def test_history_is_bounded_by_count_and_by_time() -> None:
     config = FeedbackConfig(history_max_reactions=50, history_seconds=35.0, max_stamp_age=30.0)
     tracker = FeedbackTracker(config)
-    for i in range(200):
-        tracker.add_reaction(face(i * 0.01, 0.0), at(2.0))
+    results = [tracker.add_reaction(face(i * 0.01, 0.0), at(2.0)) for i in range(200)]
+    assert results == [None] * 50 + [DropReason.HISTORY_OVERFLOW] * 150
     assert tracker.history_size == 50 and tracker.drops == {"history_overflow": 150}
     tracker.due(at(35.5))
     assert tracker.history_size == 50  # all within 35 s of now

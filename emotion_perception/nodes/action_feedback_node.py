@@ -14,6 +14,7 @@ import threading
 import time
 
 import rclpy
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
@@ -63,6 +64,10 @@ RELIABLE = ReliabilityPolicy.RELIABLE
 ACTION_QOS = QoSProfile(depth=100, reliability=RELIABLE, durability=DurabilityPolicy.VOLATILE)
 FEEDBACK_QOS = QoSProfile(depth=100, reliability=RELIABLE)
 DIAGNOSTICS_QOS = QoSProfile(depth=10, reliability=RELIABLE)
+
+
+def _stamp_text(stamp: Time) -> str:
+    return f"{stamp.sec}.{stamp.nanosec:09d} s"
 
 
 def _descriptor(name: str) -> ParameterDescriptor:
@@ -146,14 +151,18 @@ class ActionFeedbackNode(Node):
     def _on_action(self, msg: RobotAction) -> None:
         with self._lock:
             reason = self._tracker.add_action(action_from_msg(msg), self._now_ns())
-        if reason:
-            self._warn_drop(reason, f"action {msg.action_id!r} ({msg.name!r})")
+        if reason is DropReason.PENDING_OVERFLOW:
+            self._warn_drop(reason, "the oldest pending action (max_pending_actions reached)")
+        elif reason:
+            self._warn_drop(reason, f"action {msg.action_id!r} ({msg.name!r}) stamped {_stamp_text(msg.header.stamp)}")
 
     def _on_reaction(self, msg: EmotionReaction) -> None:
         with self._lock:
             reason = self._tracker.add_reaction(timed_reaction_from_msg(msg), self._now_ns())
-        if reason:
-            self._warn_drop(reason, f"reaction of face {msg.face_id!r}")
+        if reason is DropReason.HISTORY_OVERFLOW:
+            self._warn_drop(reason, "the oldest reaction held (history_max_reactions reached)")
+        elif reason:
+            self._warn_drop(reason, f"reaction of face {msg.face_id!r} stamped {_stamp_text(msg.header.stamp)}")
 
     def _judge_due(self) -> None:
         with self._lock:
