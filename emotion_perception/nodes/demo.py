@@ -39,8 +39,10 @@ from std_msgs.msg import Header
 from emotion_msgs.msg import ActionFeedback, EmotionReactionArray, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.annotated_video import AnnotatedVideoWriter
+from emotion_perception.detection import DetectorLoadError
 from emotion_perception.feedback import FeedbackConfig, Verdict, seconds_to_ns
 from emotion_perception.messages import stamp_to_ns
+from emotion_perception.model import ModelLoadError
 from emotion_perception.nodes.action_feedback_node import ActionFeedbackNode
 from emotion_perception.nodes.perception_node import PerceptionNode
 from emotion_perception.nodes.video_publisher import VideoPublisher
@@ -48,7 +50,7 @@ from emotion_perception.package_files import package_file
 from emotion_perception.parameter_file import load_node_parameters
 from emotion_perception.reaction import FaceReaction, Valence
 from emotion_perception.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
-from emotion_perception.video_source import VideoFrame, VideoSource, default_clip_path
+from emotion_perception.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
 
 #: Robot actions scripted on the packaged clip (seconds into it): one while she cries, one just
 #: before she turns from sad to happy (≈ 9.5 s), one while she laughs at the end.
@@ -273,30 +275,34 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     writer = AnnotatedVideoWriter(out / "demo.mp4", fps, credit=credit, snapshot_path=out / "frame.png")
     feedback_yaml = load_node_parameters(package_file("config", "emotion_perception.yaml"), "action_feedback_node")
     windows = {n: float(feedback_yaml.get(n, getattr(FeedbackConfig(), n))) / options.rate for n in SCALED_WINDOWS}
-    recorder = DemoRecorder(clock, writer, windows, options, fps, context=context)
     remap = ["--ros-args", "-r", f"image:={CAMERA_TOPIC}"]
-    video_parameters = _parameters(
-        "video_publisher", source=str(source), rate=fps * options.rate, loop=False, max_frames=0,
-        start_time=float(options.start), end_time=float(options.end or 0.0))
-    video = VideoPublisher(context=context, cli_args=remap, on_frame=recorder.add_frame,
-                           parameter_overrides=video_parameters)
-    perception = PerceptionNode(context=context, cli_args=remap,
-                                parameter_overrides=_parameters("perception_node", model_path=options.model))
-    feedback = ActionFeedbackNode(context=context, parameter_overrides=_parameters(
-        "action_feedback_node", stats_db_path=str(db), **windows))
-    robot = ScriptedRobot(actions, clock, context=context)
-    nodes = [recorder, robot, feedback, perception, video]
     executor = MultiThreadedExecutor(num_threads=4, context=context)
-    for node in nodes:
-        executor.add_node(node)
-    print(f"demo: {source.name}, {duration_s - options.start:.1f} s at {options.rate:g}x, actions at "
-          + ", ".join(f"{t:.1f} s ({name})" for t, name in actions) + f"; writing to {out}/", flush=True)
     spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    stats = []
+    nodes: list[Node] = []
+    stats: list[dict] = []
     try:
-        video.finished.wait()
-        deadline = time.monotonic() + (windows["response_end"] + 1.0) + options.extra_wait
+        recorder = DemoRecorder(clock, writer, windows, options, fps, context=context)
+        nodes.append(recorder)
+        robot = ScriptedRobot(actions, clock, context=context)
+        nodes.append(robot)
+        nodes.append(ActionFeedbackNode(context=context, parameter_overrides=_parameters(
+            "action_feedback_node", stats_db_path=str(db), **windows)))
+        perception = PerceptionNode(context=context, cli_args=remap,
+                                    parameter_overrides=_parameters("perception_node", model_path=options.model))
+        nodes.append(perception)
+        video = VideoPublisher(context=context, cli_args=remap, on_frame=recorder.add_frame,
+                               parameter_overrides=_parameters(
+                                   "video_publisher", source=str(source), rate=fps * options.rate, loop=False,
+                                   max_frames=0, start_time=float(options.start), end_time=float(options.end or 0.0)))
+        nodes.append(video)
+        for node in nodes:
+            executor.add_node(node)
+        print(f"demo: {source.name}, {duration_s - options.start:.1f} s at {options.rate:g}x, actions at "
+              + ", ".join(f"{t:.1f} s ({name})" for t, name in actions) + f"; writing to {out}/", flush=True)
+        spinner.start()
+        while not video.finished.wait(timeout=0.2):
+            pass
+        deadline = time.monotonic() + windows["response_end"] + 1.0 + options.extra_wait
         while time.monotonic() < deadline and len(recorder.timeline.verdicts) < len(actions) - robot.remaining:
             time.sleep(0.05)
         stats = _persistent_stats(recorder)
@@ -304,8 +310,9 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
         executor.shutdown(timeout_sec=5.0)
         for node in nodes:
             node.destroy_node()
-        spinner.join(timeout=5.0)
-    snapshot = writer.close()
+        if spinner.is_alive():
+            spinner.join(timeout=5.0)
+        snapshot = writer.close()
     plot = plot_timeline(recorder.timeline, out / "timeline.png", span_s=(options.start, duration_s),
                          title=f"{source.name}: valence over time, robot actions and verdicts")
     summary = {
@@ -329,15 +336,20 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                     "frame": str(snapshot) if snapshot else None},
         "wall_s": round(time.monotonic() - started, 2),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    (out / "summary.json").write_text(json.dumps(_without_nan(summary), indent=2) + "\n")
     _print_summary(summary)
     return summary
 
 
-def _json_default(value: object) -> object:
+def _without_nan(value: object) -> object:
+    """``value`` with every NaN float replaced by None (JSON has no NaN)."""
     if isinstance(value, float) and math.isnan(value):
         return None
-    raise TypeError(f"not JSON serialisable: {value!r}")
+    if isinstance(value, dict):
+        return {k: _without_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nan(v) for v in value]
+    return value
 
 
 def _persistent_stats(recorder: DemoRecorder) -> list[dict]:
@@ -404,7 +416,7 @@ def main(args: list[str] | None = None) -> int:
         print("demo: --rate must be > 0", file=sys.stderr)
         return 2
     # Camera-sized frames need the large shared-memory segment (see config/fastdds_shm.xml).
-    profile = Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"
+    profile = package_file("config", "fastdds_shm.xml")
     if profile.is_file():
         os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(profile))
     options = DemoOptions(**vars(parsed))
@@ -413,6 +425,9 @@ def main(args: list[str] | None = None) -> int:
         run_demo(options)
     except (KeyboardInterrupt, ExternalShutdownException):
         return 130
+    except (VideoSourceError, ModelLoadError, DetectorLoadError, ValueError, OSError) as err:
+        print(f"demo: {err}", file=sys.stderr)
+        return 1
     finally:
         rclpy.try_shutdown()
     return 0
