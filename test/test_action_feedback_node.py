@@ -128,8 +128,8 @@ def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Pat
     db = tmp_path / "stats.db"
     node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(db))
     executor.add_node(node)
-    tester = Planner(ros_context, executor)
-    tester.connect()
+    planner = Planner(ros_context, executor)
+    planner.connect()
 
     now = time.time_ns()
     t = [now + int(k * 0.6 * NS) for k in range(4)]
@@ -140,10 +140,10 @@ def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Pat
         + scene(t[2], 0.1, 0.15)  # unchanged
         # nobody after the last wave
     )
-    tester.send(actions, reactions)
-    assert wait_for(lambda: len(tester.feedback) == 4, timeout=15.0)
+    planner.send(actions, reactions)
+    assert wait_for(lambda: len(planner.feedback) == 4, timeout=15.0)
 
-    got = tester.verdicts()
+    got = planner.verdicts()
     want = [ActionFeedback.WELL_RECEIVED, ActionFeedback.BADLY_RECEIVED, ActionFeedback.NEUTRAL, ActionFeedback.UNKNOWN]
     assert [got[a.action_id].verdict for a in actions] == want
     first = got[actions[0].action_id]
@@ -154,24 +154,25 @@ def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Pat
     # Judged after the window closed (action + 0.4 s + 0.1 s grace), by the node clock.
     for a in actions:
         assert stamp_to_ns(got[a.action_id].header.stamp) >= stamp_to_ns(a.header.stamp) + int(0.5 * NS)
-    latency_ms = [(tester.arrival_ns[a.action_id] - stamp_to_ns(a.header.stamp) - int(0.5 * NS)) / 1e6 for a in actions]
+    closed = {a.action_id: stamp_to_ns(a.header.stamp) + int(0.5 * NS) for a in actions}
+    latency_ms = [(planner.arrival_ns[k] - v) / 1e6 for k, v in closed.items()]
     print(f"verdict latency after window + grace closed: {', '.join(f'{v:.1f}' for v in latency_ms)} ms")
 
     expected = [("frown", 1, 0, 0, 1, 0), ("nod", 1, 0, 1, 0, 0), ("wave", 2, 1, 0, 0, 1)]
-    answer = tester.get_stats()
+    answer = planner.get_stats()
     assert answer.success and counts(answer) == expected
     assert answer.stats[2].mean_delta == pytest.approx(0.8, abs=1e-6)  # UNKNOWN has no delta
-    only = tester.get_stats("frown")
+    only = planner.get_stats("frown")
     assert only.success and counts(only) == expected[:1]
-    none = tester.get_stats("never_done")
+    none = planner.get_stats("never_done")
     assert none.success and none.stats == []
 
     # A restart on the same database keeps every statistic.
     executor.remove_node(node)
     node.destroy_node()
     executor.add_node(ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(db)))
-    assert tester.stats.wait_for_service(timeout_sec=10.0)
-    after = tester.get_stats()
+    assert planner.stats.wait_for_service(timeout_sec=10.0)
+    after = planner.get_stats()
     assert after.success and counts(after) == expected
     assert StatsStore(db).action_ids() == [a.action_id for a in actions]
 
@@ -179,8 +180,8 @@ def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Pat
 def test_bad_input_is_dropped_counted_and_the_node_keeps_working(executor, ros_context, tmp_path: Path) -> None:
     node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
     executor.add_node(node)
-    tester = Planner(ros_context, executor)
-    tester.connect()
+    planner = Planner(ros_context, executor)
+    planner.connect()
 
     now = time.time_ns()
     good = action(now, "wave", "good")
@@ -195,9 +196,9 @@ def test_bad_input_is_dropped_counted_and_the_node_keeps_working(executor, ros_c
     bad_reactions[1].confidence = math.inf
     bad_reactions.append(reaction(now, 0.5))
     bad_reactions[3].valence = 5
-    tester.send([good, *bad_actions], bad_reactions + scene(now, 0.0, 0.9))
-    assert wait_for(lambda: "good" in tester.verdicts(), timeout=10.0)
-    assert tester.verdicts()["good"].verdict == ActionFeedback.WELL_RECEIVED
+    planner.send([good, *bad_actions], bad_reactions + scene(now, 0.0, 0.9))
+    assert wait_for(lambda: "good" in planner.verdicts(), timeout=10.0)
+    assert planner.verdicts()["good"].verdict == ActionFeedback.WELL_RECEIVED
 
     expected = {
         "actions_received": "5",
@@ -212,10 +213,10 @@ def test_bad_input_is_dropped_counted_and_the_node_keeps_working(executor, ros_c
         "dropped_non_finite": "2",
         "dropped_unknown_valence": "1",
     }
-    assert wait_for(lambda: expected.items() <= tester.last_diagnostics().items(), timeout=5.0), (
-        tester.last_diagnostics()
+    assert wait_for(lambda: expected.items() <= planner.last_diagnostics().items(), timeout=5.0), (
+        planner.last_diagnostics()
     )
-    status = tester.diagnostics[-1].status[0]
+    status = planner.diagnostics[-1].status[0]
     assert status.name == "action_feedback_node: action feedback" and status.hardware_id == "none"
 
 
@@ -273,18 +274,18 @@ def test_a_corrupt_database_stops_the_start_and_is_left_untouched(ros_context, t
 def test_a_database_failure_is_a_service_error_and_verdicts_still_flow(executor, ros_context, tmp_path: Path) -> None:
     node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
     executor.add_node(node)
-    tester = Planner(ros_context, executor)
-    tester.connect()
+    planner = Planner(ros_context, executor)
+    planner.connect()
     node._store.close()  # the database goes away under the running node
 
-    answer = tester.get_stats()
+    answer = planner.get_stats()
     assert not answer.success and "cannot read" in answer.message and answer.stats == []
     now = time.time_ns()
-    tester.send([action(now, "wave", "after_failure")], scene(now, 0.0, -0.9))
-    assert wait_for(lambda: "after_failure" in tester.verdicts(), timeout=10.0)
-    assert tester.verdicts()["after_failure"].verdict == ActionFeedback.BADLY_RECEIVED
-    assert wait_for(lambda: tester.last_diagnostics().get("db_errors") == "2", timeout=5.0)
-    assert any(s.level == DiagnosticStatus.ERROR for d in tester.diagnostics for s in d.status)
+    planner.send([action(now, "wave", "after_failure")], scene(now, 0.0, -0.9))
+    assert wait_for(lambda: "after_failure" in planner.verdicts(), timeout=10.0)
+    assert planner.verdicts()["after_failure"].verdict == ActionFeedback.BADLY_RECEIVED
+    assert wait_for(lambda: planner.last_diagnostics().get("db_errors") == "2", timeout=5.0)
+    assert any(s.level == DiagnosticStatus.ERROR for d in planner.diagnostics for s in d.status)
 
 
 def test_windows_follow_the_node_clock_under_sim_time(executor, ros_context, tmp_path: Path) -> None:
@@ -292,9 +293,9 @@ def test_windows_follow_the_node_clock_under_sim_time(executor, ros_context, tmp
         context=ros_context, parameter_overrides=[*overrides(tmp_path / "s.db"), Parameter("use_sim_time", value=True)]
     )
     executor.add_node(node)
-    tester = Planner(ros_context, executor)
-    clock = tester.node.create_publisher(Clock, "/clock", 10)
-    tester.connect()
+    planner = Planner(ros_context, executor)
+    clock = planner.node.create_publisher(Clock, "/clock", 10)
+    planner.connect()
     assert wait_for(lambda: clock.get_subscription_count() > 0)
 
     t0 = 1_000 * NS  # a bag's time, far from the wall clock
@@ -304,13 +305,13 @@ def test_windows_follow_the_node_clock_under_sim_time(executor, ros_context, tmp
 
     set_clock(t0)
     assert wait_for(lambda: node.get_clock().now().nanoseconds == t0)
-    tester.send([action(t0, "wave", "replayed")], scene(t0, 0.0, 0.7))
+    planner.send([action(t0, "wave", "replayed")], scene(t0, 0.0, 0.7))
     set_clock(t0 + int(0.45 * NS))  # window closed, grace not over
     assert wait_for(lambda: node.get_clock().now().nanoseconds == t0 + int(0.45 * NS))
-    assert not wait_for(lambda: tester.feedback, timeout=0.5)
+    assert not wait_for(lambda: planner.feedback, timeout=0.5)
     set_clock(t0 + int(0.6 * NS))
-    assert wait_for(lambda: tester.feedback, timeout=10.0)
-    verdict = tester.feedback[0]
+    assert wait_for(lambda: planner.feedback, timeout=10.0)
+    verdict = planner.feedback[0]
     assert verdict.verdict == ActionFeedback.WELL_RECEIVED and verdict.action_stamp == Time(sec=1000, nanosec=0)
     assert stamp_to_ns(verdict.header.stamp) == t0 + int(0.6 * NS)
 
@@ -322,17 +323,17 @@ def test_sigkill_loses_no_published_verdict(executor, ros_context, tmp_path: Pat
     command += [a for arg in args for a in ("-p", arg)]
     process = subprocess.Popen(command, env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        tester = Planner(ros_context, executor)
-        tester.connect()
+        planner = Planner(ros_context, executor)
+        planner.connect()
         sent = []
         deadline = time.monotonic() + 20.0
-        while len(tester.feedback) < 8 and time.monotonic() < deadline:
+        while len(planner.feedback) < 8 and time.monotonic() < deadline:
             now = time.time_ns()
             msg = action(now, "wave" if len(sent) % 2 else "joke")
             sent.append(msg.action_id)
-            tester.send([msg], scene(now, 0.0, 0.6 if len(sent) % 3 else -0.6))
+            planner.send([msg], scene(now, 0.0, 0.6 if len(sent) % 3 else -0.6))
             time.sleep(0.1)
-        assert len(tester.feedback) >= 8
+        assert len(planner.feedback) >= 8
         process.send_signal(signal.SIGKILL)  # with about five actions still waiting for their verdict
         assert process.wait(timeout=10.0) == -signal.SIGKILL
     finally:
@@ -341,7 +342,7 @@ def test_sigkill_loses_no_published_verdict(executor, ros_context, tmp_path: Pat
             process.wait(timeout=10.0)
         process.stderr.close()
 
-    published = [m.action_id for m in tester.feedback]
+    published = [m.action_id for m in planner.feedback]
     with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     store = StatsStore(db)
@@ -351,3 +352,17 @@ def test_sigkill_loses_no_published_verdict(executor, ros_context, tmp_path: Pat
     assert recorded == sent[: len(recorded)]  # in order, no gaps
     assert sum(s.count for s in store.stats()) == len(recorded)
     store.close()
+
+
+def test_a_burst_of_reactions_within_the_queue_depth_is_not_lost(executor, ros_context, tmp_path: Path) -> None:
+    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
+    executor.add_node(node)
+    planner = Planner(ros_context, executor)
+    planner.connect()
+    now = time.time_ns()
+    burst = [reaction(now + int((0.1 + 0.001 * i) * NS), 0.5, f"face_{i % 4}") for i in range(190)]
+    planner.send([action(now, "wave", "burst")], burst)  # all at once, before the action itself
+    assert wait_for(lambda: "burst" in planner.verdicts(), timeout=10.0)
+    verdict = planner.verdicts()["burst"]
+    assert verdict.n_response == 190 and list(verdict.face_ids) == ["face_0", "face_1", "face_2", "face_3"]
+    assert verdict.verdict == ActionFeedback.WELL_RECEIVED  # four newcomers at 0.5 > level_threshold
