@@ -1,0 +1,304 @@
+"""Perception speed figures: per-stage times, fps, latency and RSS; the fer package as a peer; cross-process.
+
+Usage (``make benchmark`` runs it with the defaults):
+
+    python benchmarks/perception_benchmark.py [--frames 300] [--threads 1 2] [--seconds 10] [--skip-fer]
+
+Scenes are real: frames of the Pexels clip (test/data, "Video by Wolfgang Langer, Pexels") letterboxed
+to 640x480, with 1 face, and the same clip's faces pasted into one frame for 5 faces. Writes
+``out/benchmark_perception.json``. Not a test: the figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Before rclpy is imported: DDS stays on this host, on a domain of this run's own, with the SHM profile.
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 90 + 10))
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import rclpy  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from emotion_msgs.msg import EmotionReaction, EmotionReactionArray  # noqa: E402
+from emotion_perception.image_conversion import image_to_bgr8, numpy_to_image  # noqa: E402
+from emotion_perception.messages import reaction_to_msg, reactions_to_array  # noqa: E402
+from emotion_perception.nodes.perception_node import CONFIG_KEYS, PARAMETERS  # noqa: E402
+from emotion_perception.recognizer import EmotionRecognizer, RecognizerConfig  # noqa: E402
+
+DATA = ROOT / "test" / "data"
+ONE_FACE = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
+FIVE_FACES = "pexels_five_faces.jpg"
+FER_PYTHON = ROOT / ".venv-fer" / "bin" / "python"
+RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+TARGETS = {"fps_1_face": 100.0, "p95_ms_1_face": 12.0, "fps_5_faces": 60.0, "rss_mb": 600.0, "fer_ratio": 6.0,
+           "cross_answer_rate_30hz": 0.9, "cross_p95_ms_30hz": 40.0}
+
+
+def letterbox(frame: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """``frame`` scaled to fit ``size`` and centred on black (the clip is 640x360)."""
+    scale = min(size[0] / frame.shape[1], size[1] / frame.shape[0])
+    resized = cv2.resize(frame, (round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
+    canvas = np.zeros((size[1], size[0], 3), np.uint8)
+    top, left = (size[1] - resized.shape[0]) // 2, (size[0] - resized.shape[1]) // 2
+    canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
+    return canvas
+
+
+def scenes() -> dict[str, list[np.ndarray]]:
+    return {
+        "1_face": [letterbox(cv2.imread(str(DATA / name))) for name in ONE_FACE],
+        "5_faces": [letterbox(cv2.imread(str(DATA / FIVE_FACES)))],
+    }
+
+
+def node_config() -> RecognizerConfig:
+    """The perception node's defaults (config/emotion_perception.yaml)."""
+    return RecognizerConfig(**{k: PARAMETERS[k][0] for k in CONFIG_KEYS})
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set size of this process in MB."""
+    status = Path("/proc/self/status").read_text()
+    current = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    return current / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pipeline(frames: list[np.ndarray], threads: int, count: int, node: rclpy.node.Node) -> dict:
+    """Time convert -> detect -> classify -> publish on ``count`` frames, as the node does per frame."""
+    recognizer = EmotionRecognizer(config=node_config(), threads=threads)
+    reaction_pub = node.create_publisher(EmotionReaction, "/human/reaction", RELIABLE_10)
+    array_pub = node.create_publisher(EmotionReactionArray, "/human/reactions", RELIABLE_10)
+    messages = [numpy_to_image(frame, "bgr8", Header(frame_id="camera")) for frame in frames]
+    for msg in messages * 5:  # warm-up
+        recognizer.run(image_to_bgr8(msg))
+    stages = {k: [] for k in ("convert", "detect", "classify", "publish", "total")}
+    faces = 0
+    start = time.perf_counter()
+    for i in range(count):
+        msg = messages[i % len(messages)]
+        t0 = time.perf_counter()
+        frame = image_to_bgr8(msg)
+        t1 = time.perf_counter()
+        reactions = recognizer.run(frame)
+        t2 = time.perf_counter()
+        for reaction in reactions:
+            reaction_pub.publish(reaction_to_msg(reaction, msg.header))
+        array_pub.publish(reactions_to_array(reactions, msg.header))
+        t3 = time.perf_counter()
+        faces += len(reactions)
+        for key, value in (("convert", t1 - t0), ("detect", recognizer.times.detect_ms / 1e3),
+                           ("classify", recognizer.times.classify_ms / 1e3), ("publish", t3 - t2), ("total", t3 - t0)):
+            stages[key].append(1e3 * value)
+    elapsed = time.perf_counter() - start
+    node.destroy_publisher(reaction_pub)
+    node.destroy_publisher(array_pub)
+    total = np.asarray(stages["total"])
+    return {
+        "threads": threads,
+        "frames": count,
+        "faces_per_frame": faces / count,
+        "fps": count / elapsed,
+        "latency_p50_ms": float(np.percentile(total, 50)),
+        "latency_p95_ms": float(np.percentile(total, 95)),
+        "stage_mean_ms": {k: float(np.mean(v)) for k, v in stages.items()},
+        "stage_p95_ms": {k: float(np.percentile(v, 95)) for k, v in stages.items()},
+    }
+
+
+def fer_peer(frames: dict[str, list[np.ndarray]], images_per_scene: int) -> dict | None:
+    """The ``fer`` package's released pipeline (Haar cascade + mini-Xception) on the same frames."""
+    if not FER_PYTHON.exists():
+        setup = ROOT / "tools" / "setup_fer_peer.sh"
+        if not setup.exists():
+            print("fer peer: tools/setup_fer_peer.sh is missing; skipped")
+            return None
+        print("fer peer: creating .venv-fer (once)")
+        subprocess.run(["bash", str(setup)], check=True, cwd=ROOT)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for scene, images in frames.items():
+            folder = Path(tmp) / scene
+            folder.mkdir()
+            for i in range(images_per_scene):
+                cv2.imwrite(str(folder / f"{i:03d}.png"), images[i % len(images)])
+            out = Path(tmp) / f"{scene}.json"
+            subprocess.run(
+                [str(FER_PYTHON), str(ROOT / "benchmarks" / "fer_peer.py"), "pipeline", "--images", str(folder),
+                 "--json", str(out)],
+                check=True, cwd=ROOT, timeout=600,
+            )
+            results[scene] = json.loads(out.read_text())
+    return results
+
+
+def peer_fps(result: dict) -> float | None:
+    """Frames per second from the peer's JSON (``fps``, or ``images`` / ``seconds``, or ``ms_per_image``)."""
+    if "fps" in result:
+        return float(result["fps"])
+    if "ms_per_image" in result:
+        return 1e3 / float(result["ms_per_image"])
+    if "images" in result and "seconds" in result:
+        return float(result["images"]) / float(result["seconds"])
+    return None
+
+
+# --- cross-process: camera publisher (subprocess) -> perception_node (subprocess) -> this process -------
+
+
+def publish_frames(rate: float, seconds: float, warmup: float) -> None:
+    """Subprocess mode: publish 640x480 bgr8 frames best effort at ``rate`` Hz, stamped with the wall clock."""
+    rclpy.init()
+    node = rclpy.create_node("benchmark_camera")
+    pub = node.create_publisher(Image, "/camera/image_raw", qos_profile_sensor_data)
+    messages = [numpy_to_image(frame, "bgr8") for frame in scenes()["1_face"]]
+    deadline = time.monotonic() + 30.0
+    while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = {"warmup": 0, "camera": 0}
+    start = time.monotonic()
+    for phase, duration in (("warmup", warmup), ("camera", seconds)):
+        phase_start = time.monotonic()
+        i = 0
+        while time.monotonic() - phase_start < duration:
+            next_time = phase_start + i / rate
+            time.sleep(max(0.0, next_time - time.monotonic()))
+            msg = messages[i % len(messages)]
+            msg.header.frame_id = phase
+            msg.header.stamp = node.get_clock().now().to_msg()
+            pub.publish(msg)
+            sent[phase] += 1
+            i += 1
+    print(json.dumps({"sent": sent["camera"], "seconds": time.monotonic() - start}), flush=True)
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+def cross_process(rate: float, seconds: float, node: rclpy.node.Node) -> dict:
+    """perception_node and a camera publisher in two processes; answers and latency seen from a third."""
+    received: list[tuple[float, float]] = []
+    lock = threading.Lock()
+
+    def on_array(msg: EmotionReactionArray) -> None:
+        now = time.time()
+        if msg.header.frame_id == "camera":
+            with lock:
+                received.append((msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9, now))
+
+    sub = node.create_subscription(EmotionReactionArray, "/human/reactions", on_array, RELIABLE_10)
+    perception = subprocess.Popen(
+        [sys.executable, "-m", "emotion_perception.nodes.perception_node", "--ros-args",
+         "--params-file", str(ROOT / "config" / "emotion_perception.yaml"), "-r", "image:=/camera/image_raw"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        camera = subprocess.run(
+            [sys.executable, __file__, "--publisher", str(rate), str(seconds)],
+            cwd=ROOT, capture_output=True, text=True, timeout=seconds + 60, check=True,
+        )
+        time.sleep(0.5)
+        status = Path(f"/proc/{perception.pid}/status").read_text()
+        peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    finally:
+        perception.terminate()
+        perception.wait(timeout=10)
+        node.destroy_subscription(sub)
+    sent = json.loads(camera.stdout.strip().splitlines()[-1])["sent"]
+    with lock:
+        latencies = np.asarray([1e3 * (got - stamp) for stamp, got in received])
+    return {
+        "rate_hz": rate,
+        "frames_sent": sent,
+        "arrays_received": len(received),
+        "answer_rate": len({stamp for stamp, _ in received}) / max(sent, 1),
+        "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies.size else None,
+        "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies.size else None,
+        "node_peak_rss_mb": peak_kb / 1024,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300, help="frames timed per scene and thread count")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts to time")
+    parser.add_argument("--seconds", type=float, default=10.0, help="cross-process run per rate (s)")
+    parser.add_argument("--rates", type=float, nargs="+", default=[30.0, 60.0], help="cross-process camera rates (Hz)")
+    parser.add_argument("--fer-images", type=int, default=40, help="frames per scene for the fer peer")
+    parser.add_argument("--skip-fer", action="store_true", help="do not run the fer peer")
+    parser.add_argument("--skip-cross", action="store_true", help="do not run the cross-process measurement")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "benchmark_perception.json", help="JSON output")
+    parser.add_argument("--publisher", nargs=2, type=float, metavar=("RATE", "SECONDS"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.publisher:
+        publish_frames(args.publisher[0], args.publisher[1], warmup=3.0)
+        return 0
+
+    frames = scenes()
+    rclpy.init()
+    node = rclpy.create_node("perception_benchmark")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    report: dict = {"machine": {"cpus": os.cpu_count(), "load_average_1min_at_start": os.getloadavg()[0]},
+                    "config": vars(node_config()), "pipeline": {}, "targets": TARGETS}
+    try:
+        for scene, images in frames.items():
+            for threads in args.threads:
+                result = pipeline(images, threads, args.frames, node)
+                report["pipeline"][f"{scene}_{threads}_threads"] = result
+                stages = " ".join(f"{k} {v:.2f}" for k, v in result["stage_mean_ms"].items())
+                print(f"{scene:8s} {threads} thread(s): {result['fps']:6.1f} fps  p50 {result['latency_p50_ms']:.2f} ms"
+                      f"  p95 {result['latency_p95_ms']:.2f} ms  faces {result['faces_per_frame']:.1f}  "
+                      f"mean ms: {stages}")
+        report["rss_mb"], report["peak_rss_mb"] = rss_mb()
+        print(f"RSS {report['rss_mb']:.0f} MB (peak {report['peak_rss_mb']:.0f} MB)")
+        if not args.skip_fer:
+            peer = fer_peer(frames, args.fer_images)
+            if peer:
+                report["fer_peer"] = peer
+                best = max(args.threads)
+                for scene, result in peer.items():
+                    fps = peer_fps(result)
+                    ours = report["pipeline"][f"{scene}_{best}_threads"]["fps"]
+                    if fps:
+                        report[f"fer_ratio_{scene}"] = ours / fps
+                        print(f"fer peer {scene}: {fps:.1f} fps; ours ({best} threads) {ours:.1f} fps = "
+                              f"{ours / fps:.1f}x")
+        if not args.skip_cross:
+            report["cross_process"] = {}
+            for rate in args.rates:
+                result = cross_process(rate, args.seconds, node)
+                report["cross_process"][f"{rate:g}hz"] = result
+                print(f"cross-process {rate:g} Hz: answered {result['answer_rate']:.1%} of {result['frames_sent']}"
+                      f" frames, p50 {result['latency_p50_ms']} ms, p95 {result['latency_p95_ms']} ms, "
+                      f"node peak RSS {result['node_peak_rss_mb']:.0f} MB")
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    report["machine"]["load_average_1min_at_end"] = os.getloadavg()[0]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""perception_node: camera frames in, the valence of every face out (thin wrapper of EmotionRecognizer).
+
+Subscribes ``image`` (``sensor_msgs/Image``, or ``image/compressed`` with ``compressed_input``),
+publishes ``/human/reaction`` (one ``EmotionReaction`` per face), ``/human/reactions`` (one
+``EmotionReactionArray`` per processed frame, empty when nobody is in view), ``~/debug_image``
+(annotated, only while someone subscribes) and ``/diagnostics`` at 1 Hz. Only the newest frame is
+processed, on a worker thread, so a slow frame never blocks DDS and no backlog builds up.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.clock import Clock, ClockType
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
+from emotion_perception.detection import DetectorLoadError
+from emotion_perception.image_conversion import (
+    DEFAULT_MAX_PIXELS,
+    ImageConversionError,
+    compressed_to_bgr8,
+    image_to_bgr8,
+    numpy_to_image,
+)
+from emotion_perception.messages import reaction_to_msg, reactions_to_array
+from emotion_perception.model import ModelLoadError
+from emotion_perception.recognizer import EmotionRecognizer, RecognizerConfig
+
+#: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
+PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None, bool]] = {
+    "model_path": ("", "valence model file; empty = the shipped model", None, True),
+    "detector_model_path": ("", "YuNet ONNX file; empty = the shipped detector", None, True),
+    "compressed_input": (False, "subscribe sensor_msgs/CompressedImage on image/compressed", None, True),
+    "threads": (2, "CPU threads for OpenCV and torch", (1, 16), True),
+    "detection_size": (320, "longest side (px) of the frame copy the detector sees; 0 = full size", (0, 4096), False),
+    "detect_every": (1, "run the detector every N frames; tracked boxes are reused between", (1, 30), False),
+    "min_detection_confidence": (0.6, "detector score below which a box is ignored", (0.01, 1.0), False),
+    "min_face_size": (24, "smallest face side (px) that is classified", (4, 4096), False),
+    "min_confidence": (0.4, "classifier probability below which valence is reported NEUTRAL", (0.0, 1.0), False),
+    "smoothing": (0.5, "per-face EMA weight of past probabilities; 0 = off", (0.0, 0.99), False),
+    "max_faces": (10, "most faces classified per frame (highest detector score first)", (1, 100), False),
+    "max_missed": (5, "detector runs a face may be missed before its id is dropped", (0, 100), False),
+    "max_image_pixels": (DEFAULT_MAX_PIXELS, "larger frames (width x height) are dropped", (1, 1 << 28), False),
+}
+CONFIG_KEYS = tuple(f.name for f in RecognizerConfig.__dataclass_fields__.values())
+DROP_REASONS = ("conversion", "too_large", "too_small", "backlog", "processing")
+RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _descriptor(name: str) -> ParameterDescriptor:
+    default, description, bounds, read_only = PARAMETERS[name]
+    descriptor = ParameterDescriptor(name=name, description=description, read_only=read_only)
+    if bounds and isinstance(default, float):
+        descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0], to_value=bounds[1], step=0.0)]
+    elif bounds:
+        descriptor.integer_range = [IntegerRange(from_value=int(bounds[0]), to_value=int(bounds[1]), step=0)]
+    return descriptor
+
+
+class PerceptionNode(Node):
+    """The perception pipeline as a composable node (``**kwargs`` go to ``rclpy.node.Node``).
+
+    Raises ``ModelLoadError`` / ``DetectorLoadError`` for a missing or corrupt model and
+    ``ValueError`` / ``InvalidParameterValueException`` for an invalid parameter.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("perception_node", **kwargs)
+        for name, (default, *_) in PARAMETERS.items():
+            self.declare_parameter(name, default, _descriptor(name))
+        params = {name: self.get_parameter(name).value for name in PARAMETERS}
+        config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
+        self.recognizer = EmotionRecognizer(
+            params["model_path"] or None, params["detector_model_path"] or None, config=config,
+            threads=params["threads"],
+        )
+        self._max_pixels = params["max_image_pixels"]
+        self._lock = threading.Condition()  # guards the pending frame and the counters
+        self._recognizer_lock = threading.Lock()  # guards the recognizer (worker vs. parameter changes)
+        self._pending: tuple[Image | CompressedImage, float] | None = None
+        self._stop = False
+        self._totals: Counter[str] = Counter()
+        self._window: Counter[str] = Counter()
+        self._latencies: list[float] = []
+        self._last_problem = ""
+
+        self._reaction_pub = self.create_publisher(EmotionReaction, "/human/reaction", RELIABLE_10)
+        self._array_pub = self.create_publisher(EmotionReactionArray, "/human/reactions", RELIABLE_10)
+        self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_10)
+        self._compressed = params["compressed_input"]
+        self.create_subscription(
+            CompressedImage if self._compressed else Image,
+            "image/compressed" if self._compressed else "image",
+            self._on_image,
+            qos_profile_sensor_data,
+            qos_overriding_options=QoSOverridingOptions.with_default_policies(),
+        )
+        self.add_on_set_parameters_callback(self._validate)
+        self.add_post_set_parameters_callback(self._apply)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)  # diagnostics tick in wall time, also under sim time
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics, clock=steady)
+        self._window_start = time.monotonic()
+        self._worker = threading.Thread(target=self._work, name="perception_worker", daemon=True)
+        self._worker.start()
+
+    def _validate(self, parameters: list[Parameter]) -> SetParametersResult:
+        values = {name: self.get_parameter(name).value for name in CONFIG_KEYS}
+        values.update({p.name: p.value for p in parameters if p.name in CONFIG_KEYS})
+        try:
+            RecognizerConfig(**values)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _apply(self, parameters: list[Parameter]) -> None:
+        changes = {p.name: p.value for p in parameters if p.name in CONFIG_KEYS}
+        with self._recognizer_lock:
+            if changes:
+                self.recognizer.configure(**changes)
+        with self._lock:
+            self._max_pixels = self.get_parameter("max_image_pixels").value
+
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        with self._lock:
+            self._window["input"] += 1
+            if self._pending is not None:
+                self._count_drop("backlog")
+            self._pending = (msg, time.monotonic())
+            self._lock.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._pending is not None or self._stop)
+                if self._stop:
+                    return
+                msg, received = self._pending
+                self._pending = None
+                max_pixels = self._max_pixels
+            self._process(msg, received, max_pixels)
+
+    def _process(self, msg: Image | CompressedImage, received: float, max_pixels: int) -> None:
+        if not self._compressed and msg.width * msg.height > max_pixels:
+            self._drop("too_large", f"frame of {msg.width}x{msg.height} px exceeds max_image_pixels={max_pixels}")
+            return
+        try:
+            frame = compressed_to_bgr8(msg, max_pixels) if self._compressed else image_to_bgr8(msg, max_pixels)
+        except ImageConversionError as exc:
+            self._drop("conversion", f"bad input frame dropped: {exc}")
+            return
+        if min(frame.shape[:2]) < self.recognizer.config.min_face_size:
+            self._drop("too_small", f"frame of {frame.shape[1]}x{frame.shape[0]} px is smaller than min_face_size")
+            return
+        try:
+            with self._recognizer_lock:
+                reactions = self.recognizer.run(frame)
+        except (RuntimeError, ValueError) as exc:
+            self._drop("processing", f"frame failed in processing: {exc}")
+            return
+        for reaction in reactions:
+            self._reaction_pub.publish(reaction_to_msg(reaction, msg.header))
+        self._array_pub.publish(reactions_to_array(reactions, msg.header))
+        if self._debug_pub.get_subscription_count() > 0:
+            annotated = self.recognizer.annotate(frame, reactions)
+            self._debug_pub.publish(numpy_to_image(annotated, "bgr8", msg.header))
+        with self._lock:
+            self._window["processed"] += 1
+            self._window["faces"] += len(reactions)
+            self._latencies.append(1e3 * (time.monotonic() - received))
+
+    def _count_drop(self, reason: str) -> None:
+        self._window[f"drop_{reason}"] += 1
+        self._totals[reason] += 1
+
+    def _drop(self, reason: str, message: str) -> None:
+        with self._lock:
+            self._count_drop(reason)
+            self._last_problem = message
+        log = self.get_logger().error if reason == "processing" else self.get_logger().warning
+        log(message, throttle_duration_sec=5.0)
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            window, self._window = self._window, Counter()
+            latencies, self._latencies = np.asarray(self._latencies), []
+            totals, problem = dict(self._totals), self._last_problem
+            now = time.monotonic()
+            elapsed, self._window_start = max(now - self._window_start, 1e-3), now
+        bad = window["drop_conversion"] + window["drop_too_large"] + window["drop_too_small"]
+        if window["drop_processing"]:
+            level, message = DiagnosticStatus.ERROR, f"{window['drop_processing']} frame(s) failed: {problem}"
+        elif window["input"] == 0:
+            level, message = DiagnosticStatus.WARN, "no input frames"
+        elif bad:
+            level, message = DiagnosticStatus.WARN, f"{bad} bad frame(s) dropped: {problem}"
+        elif window["drop_backlog"] > window["processed"]:
+            level, message = DiagnosticStatus.WARN, "processing slower than input; dropping old frames"
+        else:
+            level, message = DiagnosticStatus.OK, f"processing {window['processed'] / elapsed:.1f} fps"
+        p50, p95 = (np.percentile(latencies, [50, 95]) if latencies.size else (float("nan"),) * 2)
+        values = {
+            "input_fps": window["input"] / elapsed,
+            "processed_fps": window["processed"] / elapsed,
+            "latency_p50_ms": p50,
+            "latency_p95_ms": p95,
+            "faces_per_frame": window["faces"] / max(window["processed"], 1),
+            **{f"drops_{r}": totals.get(r, 0) for r in DROP_REASONS},
+        }
+        status = DiagnosticStatus(
+            level=level, name=f"{self.get_name()}: face valence pipeline", message=message, hardware_id="none",
+            values=[KeyValue(key=k, value=f"{v:.2f}" if isinstance(v, float) else str(v)) for k, v in values.items()],
+        )
+        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+
+    @property
+    def drops(self) -> dict[str, int]:
+        """Frames dropped since start, per reason."""
+        with self._lock:
+            return {r: self._totals.get(r, 0) for r in DROP_REASONS}
+
+    def destroy_node(self) -> None:
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+        if self._worker.is_alive() and threading.current_thread() is not self._worker:
+            self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the node until interrupted; 1 when the models or parameters are unusable."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = PerceptionNode()
+        rclpy.spin(node)
+    except (
+        ModelLoadError, DetectorLoadError, ValueError, InvalidParameterValueException, InvalidParameterTypeException
+    ) as exc:
+        rclpy.logging.get_logger("perception_node").fatal(f"cannot start: {exc}")
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

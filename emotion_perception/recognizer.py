@@ -1,0 +1,200 @@
+"""``EmotionRecognizer``: frame in, one ``FaceReaction`` per face out — the plain Python API (no ROS).
+
+It composes the face detector, the face tracker and the valence classifier::
+
+    from emotion_perception import EmotionRecognizer
+    recognizer = EmotionRecognizer()              # shipped YuNet detector and valence model
+    reactions = recognizer.run(frame_bgr)         # list[FaceReaction], one per face
+    cv2.imwrite("out.jpg", recognizer.annotate(frame_bgr, reactions))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emotion_perception.classifier import ValenceClassifier
+from emotion_perception.detection import Detection, FaceDetector, YuNetDetector
+from emotion_perception.reaction import FaceReaction, Valence
+from emotion_perception.tracking import FaceTracker
+
+#: Box colour (BGR) per valence in :meth:`EmotionRecognizer.annotate`.
+VALENCE_COLOURS: dict[Valence, tuple[int, int, int]] = {
+    Valence.NEGATIVE: (60, 60, 230),
+    Valence.NEUTRAL: (200, 200, 200),
+    Valence.POSITIVE: (80, 200, 60),
+}
+
+
+@dataclass(frozen=True)
+class RecognizerConfig:
+    """The tunable settings of :class:`EmotionRecognizer`; invalid values raise ``ValueError``.
+
+    - ``detection_size``: longest side (px) of the downscaled copy the detector sees; 0 = full frame.
+    - ``detect_every``: run the detector on every N-th frame; between, the tracked boxes are reused
+      (a frame with no face in view is always searched).
+    - ``min_detection_confidence``: detector score in [0, 1] below which a box is ignored.
+    - ``min_face_size``: smallest face side (px of the source frame) that is classified.
+    - ``min_confidence``: classifier probability below which the valence is reported NEUTRAL
+      (``FaceReaction.from_probabilities(min_confidence=...)``); 0 = always the most likely class.
+    - ``smoothing``: per-face EMA weight of the past probabilities in [0, 1); 0 = off.
+    - ``max_faces``: at most this many faces (highest detector score first) per frame.
+    - ``max_missed``: detector runs a face may be missed before its track (and id) is dropped.
+    """
+
+    detection_size: int = 320
+    detect_every: int = 1
+    min_detection_confidence: float = 0.6
+    min_face_size: int = 24
+    min_confidence: float = 0.0
+    smoothing: float = 0.0
+    max_faces: int = 10
+    max_missed: int = 5
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.detection_size == 0 or 64 <= self.detection_size <= 4096, "detection_size must be 0 or 64..4096"),
+            (1 <= self.detect_every <= 30, "detect_every must be in 1..30"),
+            (0.0 < self.min_detection_confidence <= 1.0, "min_detection_confidence must be in (0, 1]"),
+            (4 <= self.min_face_size <= 4096, "min_face_size must be in 4..4096 px"),
+            (0.0 <= self.min_confidence <= 1.0, "min_confidence must be in [0, 1]"),
+            (0.0 <= self.smoothing < 1.0, "smoothing must be in [0, 1)"),
+            (1 <= self.max_faces <= 100, "max_faces must be in 1..100"),
+            (0 <= self.max_missed <= 100, "max_missed must be in 0..100"),
+        ]
+        for ok, reason in checks:
+            if not ok:
+                raise ValueError(f"{reason}, got {self}")
+
+
+@dataclass
+class StageTimes:
+    """Wall time (ms) of each stage of the last :meth:`EmotionRecognizer.run`."""
+
+    detect_ms: float = 0.0
+    classify_ms: float = 0.0
+    detected: bool = False
+
+
+class EmotionRecognizer:
+    """Detect, track and classify every face of a BGR frame.
+
+    ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet
+    with any :class:`FaceDetector`. ``threads`` is the CPU thread count for OpenCV and torch
+    (process-wide settings). Not thread-safe: call it from one thread at a time.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        detector_path: str | Path | None = None,
+        detector: FaceDetector | None = None,
+        config: RecognizerConfig | None = None,
+        threads: int = 2,
+    ) -> None:
+        self.config = config or RecognizerConfig()
+        cv2.setNumThreads(threads)
+        self.classifier = ValenceClassifier(model_path, threads=threads)
+        self.detector = detector or YuNetDetector(
+            detector_path,
+            input_size=self.config.detection_size,
+            score_threshold=self.config.min_detection_confidence,
+        )
+        self.tracker = FaceTracker(max_missed=self.config.max_missed)
+        self.times = StageTimes()
+        self._frames = 0
+
+    def configure(self, **changes: float) -> None:
+        """Change settings of :class:`RecognizerConfig` in place (validated first)."""
+        self.config = dataclasses.replace(self.config, **changes)
+        if isinstance(self.detector, YuNetDetector):
+            self.detector.input_size = self.config.detection_size
+            self.detector.score_threshold = self.config.min_detection_confidence
+        self.tracker.max_missed = self.config.max_missed
+
+    def reset(self) -> None:
+        """Forget the tracked faces (e.g. when the video source changes)."""
+        self.tracker.reset()
+        self._frames = 0
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """Faces of ``frame_bgr`` that pass the confidence and size thresholds, best first."""
+        cfg = self.config
+        faces = [
+            d
+            for d in self.detector.detect(frame_bgr)
+            if d.score >= cfg.min_detection_confidence and min(d.box[2], d.box[3]) >= cfg.min_face_size
+        ]
+        faces.sort(key=lambda d: d.score, reverse=True)
+        return faces[: cfg.max_faces]
+
+    def run(self, frame_bgr: np.ndarray) -> list[FaceReaction]:
+        """One reaction per face of ``frame_bgr`` (H, W, 3 uint8 BGR), with stable ``face_id``s."""
+        cfg = self.config
+        start = time.perf_counter()
+        tracks = self.tracker.visible()
+        detected = not tracks or self._frames % cfg.detect_every == 0
+        if detected:
+            tracks = self.tracker.update(self.detect(frame_bgr))
+        self._frames += 1
+        middle = time.perf_counter()
+        reactions = []
+        if tracks:
+            probabilities = self.classifier.predict(frame_bgr, [t.detection.box for t in tracks])
+            for track, probs in zip(tracks, probabilities, strict=True):
+                reactions.append(
+                    FaceReaction.from_probabilities(
+                        _clip_box(track.detection.box, frame_bgr.shape),
+                        track.smooth(probs, cfg.smoothing),
+                        detection_confidence=track.detection.score,
+                        face_id=track.face_id,
+                        min_confidence=cfg.min_confidence,
+                    )
+                )
+        end = time.perf_counter()
+        self.times = StageTimes(1e3 * (middle - start), 1e3 * (end - middle), detected)
+        return reactions
+
+    def run_on_face(self, face_crop: np.ndarray) -> FaceReaction:
+        """The reaction of an already cropped face (BGR or gray); its box is the whole crop.
+
+        ``detection_confidence`` is 1 (the caller vouches that it is a face) and ``face_id`` is empty.
+        """
+        probs = self.classifier.predict_crop(face_crop)
+        height, width = face_crop.shape[:2]
+        return FaceReaction.from_probabilities(
+            (0, 0, width, height), probs, detection_confidence=1.0, min_confidence=self.config.min_confidence
+        )
+
+    @staticmethod
+    def annotate(frame_bgr: np.ndarray, reactions: list[FaceReaction]) -> np.ndarray:
+        """A copy of ``frame_bgr`` with each face's box, id, valence and confidence drawn on it."""
+        canvas = np.ascontiguousarray(frame_bgr).copy()
+        scale = max(canvas.shape[0], canvas.shape[1]) / 1000.0
+        font_scale, thickness = max(0.4, scale), max(1, round(2 * scale))
+        for r in reactions:
+            x, y, w, h = r.box
+            colour = VALENCE_COLOURS[r.valence]
+            cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
+            label = f"{r.face_id + ' ' if r.face_id else ''}{r.valence.name.lower()} {r.confidence:.2f}"
+            (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+            top = max(y - th - base - 2, 0)
+            cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 2), colour, cv2.FILLED)
+            cv2.putText(
+                canvas, label, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), thickness,
+                cv2.LINE_AA,
+            )
+        return canvas
+
+
+def _clip_box(box: tuple[float, float, float, float], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """``box`` rounded to whole pixels and clipped to a frame of ``shape``."""
+    height, width = shape[:2]
+    x0, y0 = min(max(round(box[0]), 0), width), min(max(round(box[1]), 0), height)
+    x1, y1 = min(max(round(box[0] + box[2]), 0), width), min(max(round(box[1] + box[3]), 0), height)
+    return x0, y0, x1 - x0, y1 - y0
