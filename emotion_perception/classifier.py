@@ -1,0 +1,88 @@
+"""Batched, calibrated valence inference on CPU (TorchScript) for all faces of a frame (no ROS)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from emotion_perception.model import ModelLoadError, load_model
+from emotion_perception.preprocessing import Box, preprocess_crop, preprocess_faces
+from emotion_perception.reaction import CLASS_NAMES
+
+
+def mirror_average(logits: torch.Tensor, mirrored_logits: torch.Tensor) -> torch.Tensor:
+    """Average a face's and its mirror image's class probabilities; returned as log-probabilities.
+
+    The model card's temperature was fitted on these (``softmax(result / T)`` are the calibrated
+    probabilities), so training and inference must both use this function.
+    """
+    return torch.log((F.softmax(logits.float(), dim=1) + F.softmax(mirrored_logits.float(), dim=1)) / 2)
+
+
+def compile_for_cpu(model: nn.Module, channels: int, size: int) -> torch.jit.ScriptModule:
+    """Trace, freeze and optimise for inference (BatchNorm folded, oneDNN-fused convolutions)."""
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the fastest CPU path
+        traced = torch.jit.trace(model.eval(), torch.zeros(1, channels, size, size))
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
+class ValenceClassifier:
+    """Calibrated negative/neutral/positive probabilities for detected faces.
+
+    ``model_path=None`` loads the shipped model; a bad file raises :class:`ModelLoadError`.
+    ``threads`` sets ``torch.set_num_threads`` (process-wide). On CPU the model runs as
+    TorchScript (``jit=False`` for the eager model).
+    """
+
+    def __init__(
+        self, model_path: str | Path | None = None, threads: int = 2, device: str = "cpu", jit: bool = True
+    ) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+        self.model, self.card = load_model(model_path)
+        self.spec = self.card.spec
+        self.temperature = float(self.card.temperature)
+        self.tta_flip = bool(self.card.tta_flip)
+        self.device = torch.device(device)
+        self.model = self.model.to(self.device)
+        if jit and self.device.type == "cpu":
+            try:
+                self.model = compile_for_cpu(self.model, self.spec.channels, self.spec.size)
+            except RuntimeError as exc:
+                raise ModelLoadError(f"model {model_path or 'default'} could not be compiled: {exc}") from exc
+
+    def logits_batch(self, batch: np.ndarray) -> torch.Tensor:
+        """Uncalibrated logits ``(N, 3)`` (mirror-averaged log-probabilities when the card asks for it)."""
+        batch = np.asarray(batch, np.float32)
+        expected = (self.spec.channels, self.spec.size, self.spec.size)
+        if batch.ndim != 4 or batch.shape[1:] != expected:
+            raise ValueError(f"expected a batch of shape (N, {', '.join(map(str, expected))}), got {batch.shape}")
+        if len(batch) == 0:
+            return torch.zeros((0, len(CLASS_NAMES)))
+        with torch.inference_mode():
+            x = torch.from_numpy(batch).to(self.device)
+            if self.tta_flip:
+                both = self.model(torch.cat([x, torch.flip(x, dims=[3])]))
+                return mirror_average(both[: len(x)], both[len(x):]).cpu()
+            return self.model(x).float().cpu()
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Preprocessed faces ``(N, C, size, size)`` float32 → calibrated probabilities ``(N, 3)``."""
+        logits = self.logits_batch(batch)
+        return F.softmax(logits / self.temperature, dim=1).numpy().astype(np.float32)
+
+    def predict(self, image: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
+        """All faces of one frame (BGR or gray uint8, detector boxes ``(x, y, w, h)``) → ``(N, 3)``."""
+        return self.predict_batch(preprocess_faces(image, boxes, self.spec))
+
+    def predict_crop(self, crop: np.ndarray) -> np.ndarray:
+        """One already cropped face (e.g. from ``face_crop``) → ``(3,)``."""
+        return self.predict_batch(preprocess_crop(crop, self.spec)[None])[0]
