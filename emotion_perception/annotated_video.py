@@ -57,6 +57,18 @@ def _footer(canvas: np.ndarray, text: str) -> None:
                 cv2.LINE_AA)
 
 
+def _valence_gauge(canvas: np.ndarray, reaction: FaceReaction) -> None:
+    """A bar along the top inside the face box, from -1 (left) to +1 (right), filled up to its valence score."""
+    x, y, w, _ = reaction.box
+    top = y + 4
+    mid = x + w // 2
+    end = mid + round(reaction.valence_score * w / 2)
+    cv2.rectangle(canvas, (x, top), (x + w, top + 8), (40, 40, 40), cv2.FILLED)
+    colour = (60, 200, 60) if reaction.valence_score >= 0 else (60, 60, 230)
+    cv2.rectangle(canvas, (min(mid, end), top), (max(mid, end), top + 8), colour, cv2.FILLED)
+    cv2.line(canvas, (mid, top - 2), (mid, top + 10), (255, 255, 255), 1)
+
+
 class AnnotatedVideoWriter:
     """Write frames with their faces, actions and verdicts drawn on them to an mp4 (``mp4v``).
 
@@ -114,6 +126,8 @@ class AnnotatedVideoWriter:
         """``image`` at ``time_s`` with what is known about that moment drawn on it."""
         reactions = self._reactions_at(time_s)
         canvas = self._annotate(image, reactions)
+        for reaction in reactions:
+            _valence_gauge(canvas, reaction)
         row = 0
         for action in self._actions:
             if action.time_s <= time_s < action.time_s + ACTION_BANNER_S:
