@@ -122,7 +122,7 @@ def pipeline(frames: list[np.ndarray], threads: int, count: int, node: rclpy.nod
     }
 
 
-def fer_peer(frames: dict[str, list[np.ndarray]], images_per_scene: int) -> dict | None:
+def fer_peer(frames: dict[str, list[np.ndarray]], images_per_scene: int, threads: int) -> dict | None:
     """The ``fer`` package's released pipeline (Haar cascade + mini-Xception) on the same frames."""
     if not FER_PYTHON.exists():
         setup = ROOT / "tools" / "setup_fer_peer.sh"
@@ -140,23 +140,12 @@ def fer_peer(frames: dict[str, list[np.ndarray]], images_per_scene: int) -> dict
                 cv2.imwrite(str(folder / f"{i:03d}.png"), images[i % len(images)])
             out = Path(tmp) / f"{scene}.json"
             subprocess.run(
-                [str(FER_PYTHON), str(ROOT / "benchmarks" / "fer_peer.py"), "pipeline", "--images", str(folder),
-                 "--json", str(out)],
-                check=True, cwd=ROOT, timeout=600,
+                [str(FER_PYTHON), "-m", "benchmarks.fer_peer", "pipeline", "--images", str(folder),
+                 "--threads", str(threads), "--json", str(out)],
+                check=True, cwd=ROOT, timeout=600, stdout=subprocess.DEVNULL,
             )
             results[scene] = json.loads(out.read_text())
     return results
-
-
-def peer_fps(result: dict) -> float | None:
-    """Frames per second from the peer's JSON (``fps``, or ``images`` / ``seconds``, or ``ms_per_image``)."""
-    if "fps" in result:
-        return float(result["fps"])
-    if "ms_per_image" in result:
-        return 1e3 / float(result["ms_per_image"])
-    if "images" in result and "seconds" in result:
-        return float(result["images"]) / float(result["seconds"])
-    return None
 
 
 # --- cross-process: camera publisher (subprocess) -> perception_node (subprocess) -> this process -------
@@ -270,17 +259,15 @@ def main(argv: list[str] | None = None) -> int:
         report["rss_mb"], report["peak_rss_mb"] = rss_mb()
         print(f"RSS {report['rss_mb']:.0f} MB (peak {report['peak_rss_mb']:.0f} MB)")
         if not args.skip_fer:
-            peer = fer_peer(frames, args.fer_images)
+            peer = fer_peer(frames, args.fer_images, max(args.threads))
             if peer:
                 report["fer_peer"] = peer
                 best = max(args.threads)
                 for scene, result in peer.items():
-                    fps = peer_fps(result)
-                    ours = report["pipeline"][f"{scene}_{best}_threads"]["fps"]
-                    if fps:
-                        report[f"fer_ratio_{scene}"] = ours / fps
-                        print(f"fer peer {scene}: {fps:.1f} fps; ours ({best} threads) {ours:.1f} fps = "
-                              f"{ours / fps:.1f}x")
+                    fps, ours = result["fps"], report["pipeline"][f"{scene}_{best}_threads"]["fps"]
+                    report[f"fer_ratio_{scene}"] = ours / fps
+                    print(f"fer peer {scene} ({best} threads): {fps:.1f} fps, {result['mean_faces']:.1f} faces/frame;"
+                          f" ours {ours:.1f} fps = {ours / fps:.1f}x")
         if not args.skip_cross:
             report["cross_process"] = {}
             for rate in args.rates:

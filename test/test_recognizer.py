@@ -1,0 +1,188 @@
+"""EmotionRecognizer on real Pexels frames with the shipped detector and valence model (no ROS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion_perception import EmotionRecognizer, FaceReaction, Valence
+from emotion_perception.detection import Detection
+from emotion_perception.recognizer import VALENCE_COLOURS, RecognizerConfig
+
+DATA = Path(__file__).parent / "data"
+EXPECTED = {
+    "pexels_sad_030.jpg": Valence.NEGATIVE,
+    "pexels_sad_045.jpg": Valence.NEGATIVE,
+    "pexels_happy_330.jpg": Valence.POSITIVE,
+    "pexels_happy_360.jpg": Valence.POSITIVE,
+}
+
+
+def load(name: str) -> np.ndarray:
+    image = cv2.imread(str(DATA / name))
+    assert image is not None, name
+    return image
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> EmotionRecognizer:
+    return EmotionRecognizer()
+
+
+@pytest.fixture(autouse=True)
+def fresh_tracks(recognizer: EmotionRecognizer) -> None:
+    recognizer.reset()
+    recognizer.configure(**vars(RecognizerConfig()))
+
+
+@pytest.mark.parametrize(("name", "valence"), EXPECTED.items())
+def test_run_reports_the_valence_of_clearly_sad_and_happy_faces(
+    recognizer: EmotionRecognizer, name: str, valence: Valence
+) -> None:
+    reactions = recognizer.run(load(name))
+    assert len(reactions) == 1
+    reaction = reactions[0]
+    assert isinstance(reaction, FaceReaction)
+    assert reaction.valence is valence
+    assert reaction.confidence == pytest.approx(max(reaction.probabilities))
+    assert sum(reaction.probabilities) == pytest.approx(1.0, abs=1e-4)
+    assert reaction.valence_score == pytest.approx(reaction.probabilities[2] - reaction.probabilities[0])
+    assert np.sign(reaction.valence_score) == int(valence)
+    x, y, w, h = reaction.box
+    assert 300 < x + w / 2 < 520 and 120 < y + h / 2 < 260 and 170 < w < 260
+    assert reaction.detection_confidence > 0.8
+    assert reaction.face_id.startswith("face_")
+
+
+def test_run_finds_nobody_on_a_bare_wall(recognizer: EmotionRecognizer) -> None:
+    assert recognizer.run(load("pexels_no_face.jpg")) == []
+
+
+def test_run_on_five_faces_gives_five_reactions_with_distinct_ids(recognizer: EmotionRecognizer) -> None:
+    frame = load("pexels_five_faces.jpg")
+    reactions = recognizer.run(frame)
+    assert len(reactions) == 5
+    assert len({r.face_id for r in reactions}) == 5
+    assert all(r.box[0] >= 0 and r.box[0] + r.box[2] <= frame.shape[1] for r in reactions)
+    # The big laughing face on the right is the original frame's.
+    right = max(reactions, key=lambda r: r.box[0])
+    assert right.valence is Valence.POSITIVE
+    again = recognizer.run(frame)
+    assert {r.face_id for r in again} == {r.face_id for r in reactions}
+
+
+def test_face_ids_are_stable_over_a_sequence_and_new_after_an_absence(recognizer: EmotionRecognizer) -> None:
+    recognizer.configure(max_missed=2)
+    ids = [r.face_id for name in EXPECTED for r in recognizer.run(load(name))]
+    assert len(ids) == 4 and len(set(ids)) == 1
+    for _ in range(3):
+        assert recognizer.run(load("pexels_no_face.jpg")) == []
+    (again,) = recognizer.run(load("pexels_happy_330.jpg"))
+    assert again.face_id != ids[0]
+    assert int(again.face_id.removeprefix("face_")) > int(ids[0].removeprefix("face_"))
+
+
+def test_smoothing_carries_the_past_into_a_changed_face(recognizer: EmotionRecognizer) -> None:
+    sad, happy = load("pexels_sad_030.jpg"), load("pexels_happy_330.jpg")
+    recognizer.configure(smoothing=0.0)
+    raw_happy = recognizer.run(happy)[0].probabilities
+    recognizer.reset()
+    recognizer.configure(smoothing=0.8)
+    raw_sad = recognizer.run(sad)[0].probabilities
+    smoothed = recognizer.run(happy)[0].probabilities
+    assert np.allclose(smoothed, 0.8 * np.array(raw_sad) + 0.2 * np.array(raw_happy), atol=1e-4)
+
+
+def test_min_confidence_reports_unsure_faces_as_neutral(recognizer: EmotionRecognizer) -> None:
+    recognizer.configure(min_confidence=1.0)
+    reaction = recognizer.run(load("pexels_happy_330.jpg"))[0]
+    assert reaction.valence is Valence.NEUTRAL
+    assert reaction.confidence == pytest.approx(reaction.probabilities[Valence.NEUTRAL.index])
+
+
+def test_detect_every_n_frames_reuses_tracked_boxes(recognizer: EmotionRecognizer) -> None:
+    recognizer.configure(detect_every=3)
+    frame = load("pexels_sad_030.jpg")
+    detected, boxes = [], []
+    for _ in range(6):
+        reactions = recognizer.run(frame)
+        detected.append(recognizer.times.detected)
+        boxes.append(reactions[0].box)
+    assert detected == [True, False, False, True, False, False]
+    assert boxes[1] == boxes[0] and boxes[2] == boxes[0]
+    # With nobody tracked, every frame is searched.
+    recognizer.reset()
+    recognizer.run(load("pexels_no_face.jpg"))
+    recognizer.run(load("pexels_no_face.jpg"))
+    assert recognizer.times.detected
+
+
+def test_max_faces_keeps_the_best_scored(recognizer: EmotionRecognizer) -> None:
+    recognizer.configure(max_faces=2)
+    reactions = recognizer.run(load("pexels_five_faces.jpg"))
+    assert len(reactions) == 2
+
+
+def test_min_face_size_ignores_small_faces(recognizer: EmotionRecognizer) -> None:
+    recognizer.configure(min_face_size=150)
+    reactions = recognizer.run(load("pexels_five_faces.jpg"))
+    assert len(reactions) == 1 and reactions[0].box[2] >= 150
+
+
+@pytest.mark.parametrize(("name", "valence"), EXPECTED.items())
+def test_run_on_face_classifies_a_crop(recognizer: EmotionRecognizer, name: str, valence: Valence) -> None:
+    frame = load(name)
+    x, y, w, h = recognizer.run(frame)[0].box
+    crop = frame[y : y + h, x : x + w]
+    reaction = recognizer.run_on_face(crop)
+    assert reaction.valence is valence
+    assert reaction.box == (0, 0, w, h)
+    assert reaction.face_id == ""
+
+
+def test_annotate_draws_boxes_and_labels_on_a_copy(recognizer: EmotionRecognizer) -> None:
+    frame = load("pexels_five_faces.jpg")
+    before = frame.copy()
+    reactions = recognizer.run(frame)
+    canvas = recognizer.annotate(frame, reactions)
+    assert np.array_equal(frame, before)
+    assert canvas.shape == frame.shape and canvas.dtype == np.uint8
+    for r in reactions:
+        x, y, _w, h = r.box
+        assert tuple(canvas[y + h // 2, x]) == VALENCE_COLOURS[r.valence]
+    assert np.array_equal(recognizer.annotate(frame, []), frame)
+
+
+class FixedDetector:
+    """Another FaceDetector: reports one fixed box (what a different detector plugs in as)."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return [Detection(box=(364.0, 67.0, 207.0, 288.0), score=0.99)]
+
+
+def test_any_face_detector_can_replace_yunet() -> None:
+    recognizer = EmotionRecognizer(detector=FixedDetector())
+    reactions = recognizer.run(load("pexels_sad_030.jpg"))
+    assert [(r.box, r.detection_confidence) for r in reactions] == [((364, 67, 207, 288), pytest.approx(0.99))]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"detection_size": 32},
+        {"detect_every": 0},
+        {"min_detection_confidence": 0.0},
+        {"min_confidence": 1.5},
+        {"smoothing": 1.0},
+        {"max_faces": 0},
+        {"min_face_size": 2},
+    ],
+)
+def test_invalid_settings_are_rejected_with_a_reason(recognizer: EmotionRecognizer, changes: dict) -> None:
+    name = next(iter(changes))
+    with pytest.raises(ValueError, match=name):
+        recognizer.configure(**changes)
+    assert getattr(recognizer.config, name) == getattr(RecognizerConfig(), name)
