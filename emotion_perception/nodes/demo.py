@@ -280,6 +280,8 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     spinner = threading.Thread(target=executor.spin, daemon=True)
     nodes: list[Node] = []
     stats: list[dict] = []
+    for name in ("video_publisher", "perception_node", "action_feedback_node"):  # the demo prints its own lines
+        rclpy.logging.set_logger_level(name, rclpy.logging.LoggingSeverity.WARN)
     try:
         recorder = DemoRecorder(clock, writer, windows, options, fps, context=context)
         nodes.append(recorder)
@@ -301,7 +303,10 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
               + ", ".join(f"{t:.1f} s ({name})" for t, name in actions) + f"; writing to {out}/", flush=True)
         spinner.start()
         while not video.finished.wait(timeout=0.2):
-            pass
+            if not context.ok():
+                raise ExternalShutdownException
+            if not spinner.is_alive():
+                raise RuntimeError("the executor stopped before the video ended (see the error above)")
         deadline = time.monotonic() + windows["response_end"] + 1.0 + options.extra_wait
         while time.monotonic() < deadline and len(recorder.timeline.verdicts) < len(actions) - robot.remaining:
             time.sleep(0.05)
@@ -425,7 +430,7 @@ def main(args: list[str] | None = None) -> int:
         run_demo(options)
     except (KeyboardInterrupt, ExternalShutdownException):
         return 130
-    except (VideoSourceError, ModelLoadError, DetectorLoadError, ValueError, OSError) as err:
+    except (VideoSourceError, ModelLoadError, DetectorLoadError, ValueError, OSError, RuntimeError) as err:
         print(f"demo: {err}", file=sys.stderr)
         return 1
     finally:
