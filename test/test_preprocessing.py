@@ -1,0 +1,111 @@
+"""The one face-crop-to-tensor path: geometry, padding, colour, and node path == training path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion_perception.crop_dataset import CropWriter
+from emotion_perception.detection import YuNetDetector
+from emotion_perception.preprocessing import InputSpec, face_crop, normalise, preprocess_crop, preprocess_faces
+from training.datasets import FaceSet, read_image_folder
+from training.relabel import ValenceMap
+from training.train import FaceDataset
+
+DATA = Path(__file__).parent / "data"
+SPEC = InputSpec()
+
+
+@pytest.fixture(scope="module")
+def frame() -> np.ndarray:
+    image = cv2.imread(str(DATA / "pexels_happy_330.jpg"), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image
+
+
+@pytest.fixture(scope="module")
+def box(frame: np.ndarray) -> tuple[float, float, float, float]:
+    faces = YuNetDetector().detect(frame)
+    assert len(faces) == 1
+    return faces[0].box
+
+
+def test_spec_round_trips_and_rejects_unknown_keys() -> None:
+    spec = InputSpec(size=64, grayscale=False, scale=1.3, shift_y=0.05)
+    assert InputSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(ValueError, match="unknown input spec keys"):
+        InputSpec.from_dict({**spec.to_dict(), "margin": 0.2})
+    with pytest.raises(ValueError, match="std"):
+        InputSpec(std=0)
+
+
+def test_full_frame_box_crop_is_the_stored_face_pixel_for_pixel() -> None:
+    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    crop = face_crop(face, SPEC.full_frame_box(48, 48), SPEC)
+    assert np.array_equal(crop, face)
+    assert np.allclose(preprocess_crop(face, SPEC), (face / 255.0 - SPEC.mean) / SPEC.std, atol=1e-6)
+
+
+def test_crop_is_square_scaled_from_the_mean_box_side_and_not_stretched() -> None:
+    image = np.zeros((400, 400), np.uint8)
+    image[100:300, 150:250] = 255  # a tall white bar, 100 x 200
+    spec = InputSpec(size=48, scale=1.0)
+    crop = face_crop(image, (150, 100, 100, 200), spec)  # mean side 150 → a 150 px square around the bar
+    assert crop.shape == (48, 48)
+    row = crop[24] > 127
+    # 100 of 150 px are white, centred: not stretched to the full width
+    assert abs(row.sum() - 48 * 100 / 150) <= 2
+    assert not row[:5].any() and not row[-5:].any()
+
+
+def test_box_outside_the_image_is_padded_by_replicating_the_border() -> None:
+    image = np.full((100, 100, 3), 200, np.uint8)
+    image[:, :50] = 10
+    crop = face_crop(image, (-60, -60, 80, 80), SPEC)
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    assert (crop == 10).all()  # all of it replicates the dark left edge
+    far = face_crop(image, (500, 500, 40, 40), SPEC)
+    assert far.shape == (48, 48) and (far == 200).all()
+
+
+def test_colour_follows_the_spec() -> None:
+    bgr = np.zeros((60, 60, 3), np.uint8)
+    bgr[..., 2] = 255  # red
+    gray = face_crop(bgr, (10, 10, 40, 40), SPEC)
+    colour = face_crop(bgr, (10, 10, 40, 40), InputSpec(grayscale=False))
+    assert gray.shape == (48, 48) and int(gray[0, 0]) == 76  # BT.601 luma of pure red
+    assert colour.shape == (48, 48, 3) and (colour[..., 2] == 255).all()
+    assert preprocess_faces(bgr, [(10, 10, 40, 40)], InputSpec(grayscale=False)).shape == (1, 3, 48, 48)
+
+
+def test_batch_shapes_and_bad_input() -> None:
+    image = np.zeros((120, 160, 3), np.uint8)
+    assert preprocess_faces(image, [], SPEC).shape == (0, 1, 48, 48)
+    batch = preprocess_faces(image, [(0, 0, 50, 60), (100, 50, 40, 40)], SPEC)
+    assert batch.shape == (2, 1, 48, 48) and batch.dtype == np.float32
+    with pytest.raises(ValueError, match="invalid face box"):
+        face_crop(image, (0, 0, 0, 10), SPEC)
+    with pytest.raises(ValueError, match="uint8"):
+        face_crop(image.astype(np.float32), (0, 0, 50, 50), SPEC)
+
+
+def test_node_path_equals_training_path_for_the_same_face(frame, box, tmp_path: Path) -> None:
+    """The node classifies preprocess_faces(frame, [box]); the capture tool stores face_crop(frame, box)
+    and fine-tuning reads it back through the ImageFolder reader and the training data set."""
+    node_tensor = preprocess_faces(frame, [box], SPEC)[0]
+
+    CropWriter(tmp_path, SPEC, prefix="t").write(frame, [("1", box)], "positive", frame_index=0)
+    faces = read_image_folder(tmp_path, ValenceMap({"positive": "positive"}))
+    training_tensor = FaceDataset(faces, SPEC, augment=None, seed=0)[0][0].numpy()
+    assert np.array_equal(node_tensor, training_tensor)
+    assert np.array_equal(node_tensor, preprocess_crop(faces.images[0], SPEC))
+
+
+def test_fer_faces_enter_training_unchanged() -> None:
+    face = np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)
+    faces = FaceSet([face], np.eye(3)[[2]], ["train"], ["h"], "synthetic")
+    tensor = FaceDataset(faces, SPEC, augment=None, seed=0)[0][0].numpy()
+    assert np.array_equal(tensor, normalise(face[None], SPEC)[0])
