@@ -54,7 +54,7 @@ from emotion_perception.video_source import VideoFrame, VideoSource, VideoSource
 
 #: Robot actions scripted on the packaged clip (seconds into it): one while she cries, one just
 #: before she turns from sad to happy (≈ 9.5 s), one while she laughs at the end.
-CLIP_ACTIONS: tuple[tuple[float, str], ...] = ((3.0, "offer_tissue"), (9.0, "tell_joke"), (15.5, "wave_goodbye"))
+CLIP_ACTIONS: tuple[tuple[float, str], ...] = ((4.0, "offer_tissue"), (9.0, "tell_joke"), (15.5, "wave_goodbye"))
 #: On any other video, actions at these fractions of its length.
 VIDEO_ACTIONS: tuple[tuple[float, str], ...] = ((0.25, "greet"), (0.55, "tell_joke"), (0.85, "wave_goodbye"))
 #: Feedback windows (s) that are shortened by ``--rate`` so that they cover the same part of the video.
