@@ -57,19 +57,19 @@ class RecognizerConfig:
     max_missed: int = 5
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.detection_size == 0 or 64 <= self.detection_size <= 4096, "detection_size must be 0 or 64..4096"),
-            (1 <= self.detect_every <= 30, "detect_every must be in 1..30"),
-            (0.0 < self.min_detection_confidence <= 1.0, "min_detection_confidence must be in (0, 1]"),
-            (4 <= self.min_face_size <= 4096, "min_face_size must be in 4..4096 px"),
-            (0.0 <= self.min_confidence <= 1.0, "min_confidence must be in [0, 1]"),
-            (0.0 <= self.smoothing < 1.0, "smoothing must be in [0, 1)"),
-            (1 <= self.max_faces <= 100, "max_faces must be in 1..100"),
-            (0 <= self.max_missed <= 100, "max_missed must be in 0..100"),
-        ]
-        for ok, reason in checks:
+        rules = {
+            "detection_size": (self.detection_size == 0 or 64 <= self.detection_size <= 4096, "0 or in 64..4096 px"),
+            "detect_every": (1 <= self.detect_every <= 30, "in 1..30"),
+            "min_detection_confidence": (0.0 < self.min_detection_confidence <= 1.0, "in (0, 1]"),
+            "min_face_size": (4 <= self.min_face_size <= 4096, "in 4..4096 px"),
+            "min_confidence": (0.0 <= self.min_confidence <= 1.0, "in [0, 1]"),
+            "smoothing": (0.0 <= self.smoothing < 1.0, "in [0, 1)"),
+            "max_faces": (1 <= self.max_faces <= 100, "in 1..100"),
+            "max_missed": (0 <= self.max_missed <= 100, "in 0..100"),
+        }
+        for name, (ok, rule) in rules.items():
             if not ok:
-                raise ValueError(f"{reason}, got {self}")
+                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
 
 
 @dataclass

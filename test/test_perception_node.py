@@ -1,0 +1,339 @@
+"""perception_node over real DDS with the real detector and model, fed real face frames."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import rclpy
+import yaml
+from builtin_interfaces.msg import Time
+from conftest import ROOT, wait_for
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+
+from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
+from emotion_perception.image_conversion import bgr8_to_compressed, numpy_to_image
+from emotion_perception.model import ModelLoadError
+from emotion_perception.nodes.perception_node import PARAMETERS, PerceptionNode
+
+DATA = Path(__file__).parent / "data"
+RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+FRAME_ID = "camera_optical_frame"
+
+
+def load(name: str) -> np.ndarray:
+    image = cv2.imread(str(DATA / name))
+    assert image is not None, name
+    return image
+
+
+class Camera:
+    """A node that publishes frames to perception_node and records everything it answers."""
+
+    def __init__(self, context: object, executor: MultiThreadedExecutor) -> None:
+        self.node = rclpy.create_node("test_camera", context=context)
+        self.image_pub = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
+        self.compressed_pub = self.node.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
+        self.reactions: list[EmotionReaction] = []
+        self.arrays: list[EmotionReactionArray] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        self.debug: list[Image] = []
+        self._lock = threading.Lock()
+        self.node.create_subscription(EmotionReaction, "/human/reaction", self._keep(self.reactions), RELIABLE)
+        self.node.create_subscription(EmotionReactionArray, "/human/reactions", self._keep(self.arrays), RELIABLE)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._keep(self.diagnostics), RELIABLE)
+        self._stamp = 1_700_000_000
+        executor.add_node(self.node)
+
+    def _keep(self, into: list) -> object:
+        def callback(msg: object) -> None:
+            with self._lock:
+                into.append(msg)
+
+        return callback
+
+    def subscribe_debug(self) -> None:
+        self.node.create_subscription(
+            Image, "/perception_node/debug_image", self._keep(self.debug), qos_profile_sensor_data
+        )
+
+    def next_stamp(self) -> Time:
+        self._stamp += 1
+        return Time(sec=self._stamp, nanosec=250_000_000)
+
+    def image(self, frame: np.ndarray) -> Image:
+        msg = numpy_to_image(frame, "bgr8")
+        msg.header.stamp, msg.header.frame_id = self.next_stamp(), FRAME_ID
+        return msg
+
+    def array_for(self, stamp: Time) -> EmotionReactionArray | None:
+        with self._lock:
+            return next((a for a in self.arrays if a.header.stamp == stamp), None)
+
+    def send(self, msg: Image | CompressedImage, timeout: float = 15.0) -> EmotionReactionArray:
+        """Publish ``msg`` (again every second: best effort may lose one) until its array comes back."""
+        pub = self.compressed_pub if isinstance(msg, CompressedImage) else self.image_pub
+        assert wait_for(lambda: pub.get_subscription_count() > 0, timeout)
+        for _ in range(int(timeout)):
+            pub.publish(msg)
+            if wait_for(lambda: self.array_for(msg.header.stamp) is not None, 1.0):
+                return self.array_for(msg.header.stamp)
+        raise AssertionError(f"no EmotionReactionArray for the frame stamped {msg.header.stamp}")
+
+    def reactions_for(self, stamp: Time, count: int) -> list[EmotionReaction]:
+        def found() -> list[EmotionReaction]:
+            with self._lock:
+                return [r for r in self.reactions if r.header.stamp == stamp]
+
+        assert wait_for(lambda: len(found()) >= count, 5.0)
+        return found()
+
+
+def start_node(context: object, executor: MultiThreadedExecutor, **overrides: object) -> PerceptionNode:
+    params = {"smoothing": 0.0, "min_confidence": 0.0, **overrides}
+    node = PerceptionNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    executor.add_node(node)
+    return node
+
+
+@pytest.fixture
+def camera(ros_context: object, executor: MultiThreadedExecutor) -> Camera:
+    return Camera(ros_context, executor)
+
+
+@pytest.fixture
+def node(ros_context: object, executor: MultiThreadedExecutor) -> PerceptionNode:
+    return start_node(ros_context, executor)
+
+
+@pytest.mark.parametrize(
+    ("name", "valence"),
+    [
+        ("pexels_sad_030.jpg", EmotionReaction.NEGATIVE),
+        ("pexels_sad_045.jpg", EmotionReaction.NEGATIVE),
+        ("pexels_happy_330.jpg", EmotionReaction.POSITIVE),
+        ("pexels_happy_360.jpg", EmotionReaction.POSITIVE),
+    ],
+)
+def test_one_reaction_per_face_with_the_frames_stamp_and_the_right_valence(
+    camera: Camera, node: PerceptionNode, name: str, valence: int
+) -> None:
+    msg = camera.image(load(name))
+    array = camera.send(msg)
+    assert len(array.reactions) == 1
+    assert array.header.frame_id == FRAME_ID
+    (reaction,) = camera.reactions_for(msg.header.stamp, 1)
+    assert reaction.header.stamp == msg.header.stamp and reaction.header.frame_id == FRAME_ID
+    assert reaction.valence == valence
+    assert reaction.confidence == pytest.approx(max(reaction.probabilities))
+    box = reaction.face
+    # The face is in the right half of the 640x360 frame, about 210x300 px.
+    assert 300 < box.x_offset + box.width / 2 < 520 and 120 < box.y_offset + box.height / 2 < 260
+    assert 170 < box.width < 260
+    assert reaction.face_id == "face_1"
+
+
+def test_no_face_gives_an_empty_array(camera: Camera, node: PerceptionNode) -> None:
+    msg = camera.image(load("pexels_no_face.jpg"))
+    assert camera.send(msg).reactions == []
+    noise = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    assert camera.send(camera.image(noise)).reactions == []
+    assert camera.reactions == []
+
+
+def test_five_faces_give_five_reactions_with_distinct_ids(camera: Camera, node: PerceptionNode) -> None:
+    msg = camera.image(load("pexels_five_faces.jpg"))
+    array = camera.send(msg)
+    assert len(array.reactions) == 5
+    assert len({r.face_id for r in array.reactions}) == 5
+    assert len(camera.reactions_for(msg.header.stamp, 5)) == 5
+
+
+def test_face_id_is_stable_over_a_sequence_and_new_after_the_face_left(
+    camera: Camera, ros_context: object, executor: MultiThreadedExecutor
+) -> None:
+    start_node(ros_context, executor, max_missed=1)
+    names = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
+    ids = [r.face_id for name in names for r in camera.send(camera.image(load(name))).reactions]
+    assert ids == ["face_1"] * 4
+    for _ in range(2):
+        assert camera.send(camera.image(load("pexels_no_face.jpg"))).reactions == []
+    assert [r.face_id for r in camera.send(camera.image(load("pexels_happy_330.jpg"))).reactions] == ["face_2"]
+
+
+def test_compressed_input_and_sim_time(camera: Camera, ros_context: object, executor: MultiThreadedExecutor) -> None:
+    start_node(ros_context, executor, compressed_input=True, use_sim_time=True)
+    msg = bgr8_to_compressed(load("pexels_happy_330.jpg"))
+    msg.header.stamp, msg.header.frame_id = Time(sec=42, nanosec=7), FRAME_ID
+    array = camera.send(msg)
+    assert array.header.stamp == Time(sec=42, nanosec=7)
+    assert [r.valence for r in array.reactions] == [EmotionReaction.POSITIVE]
+
+
+def test_debug_image_is_annotated_and_only_published_to_subscribers(camera: Camera, node: PerceptionNode) -> None:
+    frame = load("pexels_sad_030.jpg")
+    camera.send(camera.image(frame))
+    assert camera.debug == []
+    camera.subscribe_debug()
+    pub = node._debug_pub
+    assert wait_for(lambda: pub.get_subscription_count() > 0)
+
+    def debug_arrived() -> bool:
+        camera.send(camera.image(frame))
+        return bool(camera.debug)
+
+    assert wait_for(debug_arrived, 15.0, period=0.0)
+    debug = camera.debug[-1]
+    assert (debug.width, debug.height, debug.encoding) == (640, 360, "bgr8")
+    assert np.frombuffer(debug.data, np.uint8).reshape(360, 640, 3).tobytes() != frame.tobytes()
+
+
+def test_a_burst_is_not_queued_only_the_newest_frame_is_processed(camera: Camera, node: PerceptionNode) -> None:
+    camera.send(camera.image(load("pexels_sad_030.jpg")))  # warm, and discovery done
+    frames = [camera.image(load(name)) for name in ("pexels_sad_045.jpg", "pexels_happy_330.jpg") * 10]
+    for msg in frames:
+        camera.image_pub.publish(msg)
+    last = frames[-1].header.stamp
+    assert wait_for(lambda: camera.array_for(last) is not None or node.drops["backlog"] >= len(frames) - 1, 15.0)
+    assert node.drops["backlog"] > 0
+    answered = sum(camera.array_for(m.header.stamp) is not None for m in frames)
+    assert answered < len(frames)
+    assert answered + node.drops["backlog"] <= len(frames)
+
+
+def _image(encoding: str = "bgr8", width: int = 64, height: int = 48, step: int | None = None, size: int | None = None):
+    msg = Image(encoding=encoding, width=width, height=height)
+    msg.step = 3 * width if step is None else step
+    msg.data = bytes(msg.step * height if size is None else size)
+    return msg
+
+
+MALFORMED = {
+    "unknown encoding": (_image(encoding="bayer_weird16"), "conversion"),
+    "zero size": (_image(width=0, height=0, size=0), "conversion"),
+    "truncated data": (_image(size=100), "conversion"),
+    "step too small": (_image(step=10), "conversion"),
+    "1x1 image": (_image(width=1, height=1), "too_small"),
+    "8000x8000 image": (_image(width=8000, height=8000, size=64), "too_large"),
+}
+
+
+def test_malformed_frames_are_counted_and_the_node_keeps_working(camera: Camera, node: PerceptionNode) -> None:
+    for label, (msg, reason) in MALFORMED.items():
+        before = node.drops[reason]
+        msg.header.stamp = camera.next_stamp()
+
+        def dropped(msg: Image = msg, reason: str = reason, before: int = before) -> bool:
+            camera.image_pub.publish(msg)
+            return node.drops[reason] > before
+
+        assert wait_for(lambda: camera.image_pub.get_subscription_count() > 0)
+        assert wait_for(dropped, 10.0, period=0.5), label
+        assert camera.array_for(msg.header.stamp) is None, label
+    assert len(camera.send(camera.image(load("pexels_happy_360.jpg"))).reactions) == 1
+
+    def warned() -> DiagnosticStatus | None:
+        for array in reversed(list(camera.diagnostics)):
+            status = array.status[0]
+            values = {kv.key: kv.value for kv in status.values}
+            if int(values.get("drops_conversion", 0)) >= 4 and int(values.get("drops_too_large", 0)) >= 1:
+                return status
+        return None
+
+    assert wait_for(lambda: warned() is not None, 5.0)
+    status = warned()
+    assert status.name.startswith("perception_node")
+    assert {"input_fps", "processed_fps", "latency_p95_ms", "drops_backlog", "drops_too_small"} <= {
+        kv.key for kv in status.values
+    }
+
+
+def test_diagnostics_report_rates_and_levels(camera: Camera, node: PerceptionNode) -> None:
+    assert wait_for(lambda: any(a.status[0].level == DiagnosticStatus.WARN for a in camera.diagnostics), 5.0)
+    assert any("no input" in a.status[0].message for a in camera.diagnostics)
+    frame = load("pexels_sad_030.jpg")
+    camera.diagnostics.clear()
+
+    def healthy() -> bool:
+        camera.send(camera.image(frame))
+        return any(a.status[0].level == DiagnosticStatus.OK for a in camera.diagnostics)
+
+    assert wait_for(healthy, 10.0, period=0.0)
+    ok = next(a.status[0] for a in camera.diagnostics if a.status[0].level == DiagnosticStatus.OK)
+    values = {kv.key: float(kv.value) for kv in ok.values}
+    assert values["processed_fps"] > 0 and values["latency_p95_ms"] > 0 and values["faces_per_frame"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("smoothing", 1.5, "smoothing"),
+        ("detection_size", 32, "detection_size"),
+        ("min_detection_confidence", 0.0, "min_detection_confidence"),
+        ("detect_every", 0, "detect_every"),
+        ("max_faces", "many", "type"),
+        ("model_path", "/new/model.pt", "read-only"),
+    ],
+)
+def test_set_parameters_rejects_bad_values_with_a_reason(
+    node: PerceptionNode, name: str, value: object, reason: str
+) -> None:
+    before = node.get_parameter(name).value
+    (result,) = node.set_parameters([Parameter(name, value=value)])
+    assert not result.successful
+    assert reason in result.reason
+    assert node.get_parameter(name).value == before
+
+
+def test_set_parameters_applies_good_values_at_runtime(camera: Camera, node: PerceptionNode) -> None:
+    results = node.set_parameters([Parameter("min_confidence", value=1.0), Parameter("detection_size", value=256)])
+    assert all(r.successful for r in results)
+    assert node.recognizer.config.min_confidence == 1.0 and node.recognizer.detector.input_size == 256
+    (reaction,) = camera.send(camera.image(load("pexels_happy_330.jpg"))).reactions
+    assert reaction.valence == EmotionReaction.NEUTRAL
+    node.set_parameters([Parameter("max_image_pixels", value=1000)])
+    before = node.drops["too_large"]
+    big = camera.image(load("pexels_happy_330.jpg"))
+    assert wait_for(lambda: camera.image_pub.publish(big) or node.drops["too_large"] > before, 10.0, period=0.5)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"smoothing": 1.5}, InvalidParameterValueException),
+        ({"detection_size": 32}, ValueError),
+        ({"model_path": "/nonexistent/valence.pt"}, ModelLoadError),
+    ],
+)
+def test_invalid_start_parameters_fail_with_a_reason(
+    ros_context: object, overrides: dict, error: type[Exception]
+) -> None:
+    with pytest.raises(error, match=next(iter(overrides)) if error is not ModelLoadError else "nonexistent"):
+        PerceptionNode(context=ros_context, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
+
+
+def test_main_exits_non_zero_naming_a_missing_model(tmp_path: Path) -> None:
+    missing = tmp_path / "missing_model.pt"
+    command = [sys.executable, "-m", "emotion_perception.nodes.perception_node"]
+    result = subprocess.run(
+        [*command, "--ros-args", "-p", f"model_path:={missing}"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=os.environ.copy(),
+    )
+    assert result.returncode == 1
+    assert str(missing) in result.stderr + result.stdout
+
+
+def test_yaml_defaults_match_the_declared_defaults() -> None:
+    section = yaml.safe_load((ROOT / "config" / "emotion_perception.yaml").read_text())["perception_node"]
+    assert section["ros__parameters"] == {name: spec[0] for name, spec in PARAMETERS.items()}
