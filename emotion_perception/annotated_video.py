@@ -58,15 +58,15 @@ def _footer(canvas: np.ndarray, text: str) -> None:
 
 
 def _valence_gauge(canvas: np.ndarray, reaction: FaceReaction) -> None:
-    """A bar along the top inside the face box, from -1 (left) to +1 (right), filled up to its valence score."""
-    x, y, w, _ = reaction.box
-    top = y + 4
-    mid = x + w // 2
-    end = mid + round(reaction.valence_score * w / 2)
-    cv2.rectangle(canvas, (x, top), (x + w, top + 8), (40, 40, 40), cv2.FILLED)
+    """A vertical bar beside the face box, from -1 (bottom) to +1 (top), filled from its middle to the valence score."""
+    x, y, w, h = reaction.box
+    left = x + w + 4 if x + w + 14 <= canvas.shape[1] else max(x - 14, 0)
+    mid = y + h // 2
+    end = mid - round(reaction.valence_score * h / 2)
+    cv2.rectangle(canvas, (left, y), (left + 8, y + h), (40, 40, 40), cv2.FILLED)
     colour = (60, 200, 60) if reaction.valence_score >= 0 else (60, 60, 230)
-    cv2.rectangle(canvas, (min(mid, end), top), (max(mid, end), top + 8), colour, cv2.FILLED)
-    cv2.line(canvas, (mid, top - 2), (mid, top + 10), (255, 255, 255), 1)
+    cv2.rectangle(canvas, (left, min(mid, end)), (left + 8, max(mid, end)), colour, cv2.FILLED)
+    cv2.line(canvas, (left - 2, mid), (left + 10, mid), (255, 255, 255), 1)
 
 
 class AnnotatedVideoWriter:
