@@ -36,7 +36,7 @@ from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from emotion_msgs.msg import ActionFeedback, EmotionReactionArray, RobotAction
+from emotion_msgs.msg import ActionFeedback, EmotionReaction, EmotionReactionArray, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.annotated_video import AnnotatedVideoWriter
 from emotion_perception.detection import DetectorLoadError
@@ -135,7 +135,7 @@ class ScriptedRobot(Node):
             self._publisher.publish(action)
 
 
-def _reaction_from_msg(msg) -> FaceReaction:
+def _reaction_from_msg(msg: EmotionReaction) -> FaceReaction:
     face = msg.face
     return FaceReaction(
         box=(face.x_offset, face.y_offset, face.width, face.height),
@@ -149,7 +149,7 @@ def _reaction_from_msg(msg) -> FaceReaction:
 
 
 def _bar(score: float, half: int = 10) -> str:
-    """``score`` in [-1, 1] as a text gauge: ``[-----#####|          ]``."""
+    """``score`` in [-1, 1] as a text gauge, e.g. -0.5 is ``[     #####|          ]``."""
     filled = round(abs(score) * half)
     left = " " * (half - filled) + "#" * filled if score < 0 else " " * half
     right = "#" * filled + " " * (half - filled) if score > 0 else " " * half
@@ -157,7 +157,8 @@ def _bar(score: float, half: int = 10) -> str:
 
 
 class DemoRecorder(Node):
-    """Watches the camera, reactions, actions and verdicts: prints them and feeds the video and timeline."""
+    """Gets every frame from the video publisher (``add_frame``) and watches reactions, actions and verdicts
+    over DDS: prints them and feeds the annotated video and the timeline."""
 
     def __init__(self, clock: ClipClock, writer: AnnotatedVideoWriter, windows: dict[str, float], options: DemoOptions,
                  fps: float, **kwargs) -> None:
