@@ -46,7 +46,8 @@ def generate_launch_description() -> LaunchDescription:
             description="use /clock (e.g. when playing a rosbag) instead of the system clock"),
         DeclareLaunchArgument(
             "use_video", default_value="false", choices=["true", "false"],
-            description="start video_publisher on video_path in place of a real camera, publishing on image_topic"),
+            description="start video_publisher on video_path in place of a real camera, publishing raw images on"
+            " image_topic (keep compressed:=false)"),
         DeclareLaunchArgument(
             "video_path", default_value=PathJoinSubstitution([share, "media", "WolfgangLanger_Pexels.mp4"]),
             description="video file, image folder or webcam index for use_video:=true (default: the packaged clip"
