@@ -1,0 +1,1 @@
+"""Speed, accuracy and reliability benchmarks (scripts writing JSON to out/)."""
