@@ -281,6 +281,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     spinner = threading.Thread(target=executor.spin, daemon=True)
     nodes: list[Node] = []
     stats: list[dict] = []
+    interrupted = False
     for name in ("video_publisher", "perception_node", "action_feedback_node"):  # the demo prints its own lines
         rclpy.logging.set_logger_level(name, rclpy.logging.LoggingSeverity.WARN)
     try:
@@ -303,15 +304,19 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
         print(f"demo: {source.name}, {duration_s - options.start:.1f} s at {options.rate:g}x, actions at "
               + ", ".join(f"{t:.1f} s ({name})" for t, name in actions) + f"; writing to {out}/", flush=True)
         spinner.start()
-        while not video.finished.wait(timeout=0.2):
-            if not context.ok():
-                raise ExternalShutdownException
-            if not spinner.is_alive():
-                raise RuntimeError("the executor stopped before the video ended (see the error above)")
-        deadline = time.monotonic() + windows["response_end"] + 1.0 + options.extra_wait
-        while time.monotonic() < deadline and len(recorder.timeline.verdicts) < len(actions) - robot.remaining:
-            time.sleep(0.05)
-        stats = _persistent_stats(recorder)
+        try:
+            while not video.finished.wait(timeout=0.2):
+                if not context.ok():
+                    raise ExternalShutdownException
+                if not spinner.is_alive():
+                    raise RuntimeError("the executor stopped before the video ended (see the error above)")
+            deadline = time.monotonic() + windows["response_end"] + 1.0 + options.extra_wait
+            while time.monotonic() < deadline and len(recorder.timeline.verdicts) < len(actions) - robot.remaining:
+                time.sleep(0.05)
+            stats = _persistent_stats(recorder)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            interrupted = True
+            print("\ndemo: interrupted; writing what was recorded so far", flush=True)
     finally:
         executor.shutdown(timeout_sec=5.0)
         for node in nodes:
@@ -341,6 +346,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
         "outputs": {"video": str(writer.path), "video_frames": writer.frames_written, "timeline": str(plot),
                     "frame": str(snapshot) if snapshot else None},
         "wall_s": round(time.monotonic() - started, 2),
+        "interrupted": interrupted,
     }
     (out / "summary.json").write_text(json.dumps(_without_nan(summary), indent=2) + "\n")
     _print_summary(summary)
@@ -428,7 +434,7 @@ def main(args: list[str] | None = None) -> int:
     options = DemoOptions(**vars(parsed))
     rclpy.init(args=args)
     try:
-        run_demo(options)
+        summary = run_demo(options)
     except (KeyboardInterrupt, ExternalShutdownException):
         return 130
     except (VideoSourceError, ModelLoadError, DetectorLoadError, ValueError, OSError, RuntimeError) as err:
@@ -436,7 +442,7 @@ def main(args: list[str] | None = None) -> int:
         return 1
     finally:
         rclpy.try_shutdown()
-    return 0
+    return 130 if summary["interrupted"] else 0
 
 
 if __name__ == "__main__":
