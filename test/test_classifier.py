@@ -71,10 +71,14 @@ def test_batch_equals_single_faces_and_crop_path(classifier, faces) -> None:
         classifier.predict_batch(np.zeros((2, 3, 48, 48), np.float32))
 
 
-def test_torchscript_matches_the_eager_model(classifier, faces) -> None:
-    eager = ValenceClassifier(jit=False)
+def test_every_backend_gives_the_eager_model_s_output(classifier, faces) -> None:
     frame, box = faces["pexels_sad_045"]
-    assert np.allclose(eager.predict(frame, [box]), classifier.predict(frame, [box]), atol=1e-4)
+    eager = ValenceClassifier(backend="eager").predict(frame, [box])
+    assert classifier.backend == "onnxruntime"
+    assert np.allclose(classifier.predict(frame, [box]), eager, atol=1e-4)
+    assert np.allclose(ValenceClassifier(backend="torchscript").predict(frame, [box]), eager, atol=1e-4)
+    with pytest.raises(ValueError, match="backend"):
+        ValenceClassifier(backend="tensorrt")
 
 
 def test_temperature_and_mirror_follow_the_card(tmp_path: Path, faces) -> None:
