@@ -69,7 +69,8 @@ def summary_table(results: list[ScenarioResult]) -> str:
     for r in results:
         shown = {k: r.figures[k] for k in keys if k in r.figures}
         text = ", ".join(f"{k}={v}" for k, v in shown.items()) or "see JSON"
-        lines.append(f"| {r.name} | {'yes' if r.ok else 'NO: ' + '; '.join(r.problems)[:200]} | {text} |")
+        verdict = "yes" if r.ok else "NO: " + "; ".join(r.problems + r.speed_problems)[:200]
+        lines.append(f"| {r.name} | {verdict} | {text} |")
     return "\n".join(lines) + "\n"
 
 

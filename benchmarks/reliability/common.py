@@ -208,18 +208,25 @@ class ScenarioResult:
     params: dict[str, object]
     figures: dict[str, object] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    speed_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.speed_problems
 
     def expect(self, condition: bool, problem: str) -> None:
+        """A behaviour expectation (a crash, a lost verdict, a miscount): the tests assert these."""
         if not condition:
             self.problems.append(problem)
 
+    def expect_speed(self, condition: bool, problem: str) -> None:
+        """A speed goal (rates, latencies): a benchmark figure only, as it depends on the machine's load."""
+        if not condition:
+            self.speed_problems.append(problem)
+
     def to_dict(self) -> dict[str, object]:
         return {"scenario": self.name, "ok": self.ok, "params": self.params, "figures": self.figures,
-                "problems": self.problems}
+                "problems": self.problems, "speed_problems": self.speed_problems}
 
 
 def _finite(value: object) -> object:
@@ -247,6 +254,8 @@ def print_result(result: ScenarioResult) -> None:
         print(f"   {key}: {value}")
     for problem in result.problems:
         print(f"   PROBLEM: {problem}")
+    for problem in result.speed_problems:
+        print(f"   SPEED GOAL MISSED: {problem}")
 
 
 def stamp(ns: int) -> Time:

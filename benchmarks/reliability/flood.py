@@ -80,6 +80,7 @@ def feedback_flood(seconds: float = 60.0, reaction_rate: float = 1000.0, action_
     result.figures = {
         "reactions_sent": planner.reactions_sent, "reaction_rate_achieved_hz": round(planner.reactions_sent / stream_s),
         "reactions_received_by_node": int(diag.get("reactions_received", -1)),
+        "reactions_lost_before_the_node": planner.reactions_sent - int(diag.get("reactions_received", 0)),
         "actions_sent": sent, "actions_received_by_node": int(diag.get("actions_received", -1)),
         "verdicts_published": len(ids), "verdicts_in_database": len(recorded),
         "verdicts_lost": len(set(planner.actions_sent) - set(ids)), "node_drops": drops,
@@ -92,6 +93,8 @@ def feedback_flood(seconds: float = 60.0, reaction_rate: float = 1000.0, action_
     result.expect(set(ids) == set(planner.actions_sent),
                   f"{result.figures['verdicts_lost']} of {sent} actions got no verdict (drops: {drops})")
     result.expect(sorted(recorded) == sorted(ids), "the database does not hold exactly the published verdicts")
+    lost = result.figures["reactions_lost_before_the_node"]
+    result.expect_speed(lost == 0, f"{lost} reactions never reached the node (its reliable queue overflowed)")
     growth = result.figures["rss_growth_mb"]
     result.expect(growth is not None and growth < RSS_GROWTH_LIMIT_MB, f"RSS grew by {growth} MB")
     return result
@@ -164,7 +167,7 @@ def perception_flood(seconds: float = 60.0, rate: float = 300.0, normal_frames: 
         finally:
             exit_code = process.stop()
     drops = {k: int(float(v)) for k, v in diag.items() if k.startswith("drops_")}
-    accounted = processed + sum(drops.values())
+    accounted = len(items) + sum(drops.values())  # every frame sent, lock-step ones included
     normal_fps = normal_frames / normal_s
     processed_fps = processed / flood_s
     result.figures = {
@@ -181,12 +184,13 @@ def perception_flood(seconds: float = 60.0, rate: float = 300.0, normal_frames: 
     }
     result.expect(not crashed, f"the node died during the flood (exit {exit_code})")
     result.expect(exit_code == 0, f"the node exited with {exit_code} on SIGINT")
-    result.expect(normal_ok == normal_frames, f"only {normal_ok} of {normal_frames} lock-step frames were answered")
-    result.expect(processed_fps >= 0.5 * normal_fps,
+    result.expect(processed > 0, "no frame was processed under the flood")
+    result.expect_speed(normal_ok == normal_frames, f"{normal_ok} of {normal_frames} lock-step frames answered in 5 s")
+    result.expect_speed(processed_fps >= 0.5 * normal_fps,
                   f"processed {processed_fps:.1f} fps under flood vs {normal_fps:.1f} fps unloaded")
     p95 = result.figures["flood_latency_p95_ms"]
     normal_p95 = result.figures["normal_latency_p95_ms"] or 0.0
-    result.expect(p95 is not None and p95 <= 3.0 * normal_p95 + 100.0,
+    result.expect_speed(p95 is not None and p95 <= 3.0 * normal_p95 + 100.0,
                   f"latency p95 under flood {p95} ms vs {normal_p95} ms unloaded")
     growth = result.figures["rss_growth_mb"]
     result.expect(growth is not None and growth < RSS_GROWTH_LIMIT_MB, f"RSS grew by {growth} MB")

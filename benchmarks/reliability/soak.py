@@ -132,7 +132,7 @@ def soak(minutes: float = 30.0, rate: float = 10.0, action_period_s: float = 4.0
     result.expect(sorted(recorded) == sorted(verdict_ids), "the database does not hold exactly the published verdicts")
     for name in samplers:
         slope = result.figures[f"{name}_rss_slope_mb_per_min"] or 0.0
-        result.expect(slope * 30.0 < RSS_TREND_LIMIT_MB_PER_30_MIN, f"{name} RSS trend {slope:.2f} MB/min")
-    result.expect(lat_slope * 30.0 < LATENCY_TREND_LIMIT_MS_PER_30_MIN, f"latency trend {lat_slope:.1f} ms/min")
+        result.expect_speed(slope * 30.0 < RSS_TREND_LIMIT_MB_PER_30_MIN, f"{name} RSS trend {slope:.2f} MB/min")
+    result.expect_speed(lat_slope * 30.0 < LATENCY_TREND_LIMIT_MS_PER_30_MIN, f"latency trend {lat_slope:.1f} ms/min")
     return result
 
