@@ -11,6 +11,7 @@ It composes the face detector, the face tracker and the valence classifier::
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 from emotion_perception.classifier import ValenceClassifier
 from emotion_perception.detection import Detection, FaceDetector, YuNetDetector
 from emotion_perception.reaction import FaceReaction, Valence
-from emotion_perception.tracking import FaceTracker
+from emotion_perception.tracking import FaceTracker, Track
 
 #: Box colour (BGR) per valence in :meth:`EmotionRecognizer.annotate`.
 VALENCE_COLOURS: dict[Valence, tuple[int, int, int]] = {
@@ -38,6 +39,9 @@ class RecognizerConfig:
     - ``detection_size``: longest side (px) of the downscaled copy the detector sees; 0 = full frame.
     - ``detect_every``: run the detector on every N-th frame; between, the tracked boxes are reused
       (a frame with no face in view is always searched).
+    - ``classify_every``: re-classify each face every N frames; between, its last (smoothed)
+      probabilities are reported. New faces are classified at once; with both settings above 1,
+      classification is moved off detection frames and spread over frames, so no frame does both.
     - ``min_detection_confidence``: detector score in [0, 1] below which a box is ignored.
     - ``min_face_size``: smallest face side (px of the source frame) that is classified.
     - ``min_confidence``: classifier probability below which the valence is reported NEUTRAL
@@ -49,6 +53,7 @@ class RecognizerConfig:
 
     detection_size: int = 320
     detect_every: int = 1
+    classify_every: int = 1
     min_detection_confidence: float = 0.6
     min_face_size: int = 24
     min_confidence: float = 0.0
@@ -60,6 +65,7 @@ class RecognizerConfig:
         rules = {
             "detection_size": (self.detection_size == 0 or 64 <= self.detection_size <= 4096, "0 or in 64..4096 px"),
             "detect_every": (1 <= self.detect_every <= 30, "in 1..30"),
+            "classify_every": (1 <= self.classify_every <= 30, "in 1..30"),
             "min_detection_confidence": (0.0 < self.min_detection_confidence <= 1.0, "in (0, 1]"),
             "min_face_size": (4 <= self.min_face_size <= 4096, "in 4..4096 px"),
             "min_confidence": (0.0 <= self.min_confidence <= 1.0, "in [0, 1]"),
@@ -142,23 +148,40 @@ class EmotionRecognizer:
         if detected:
             tracks = self.tracker.update(self.detect(frame_bgr))
         self._frames += 1
+        self.tracker.age()
         middle = time.perf_counter()
-        reactions = []
-        if tracks:
-            probabilities = self.classifier.predict(frame_bgr, [t.detection.box for t in tracks])
-            for track, probs in zip(tracks, probabilities, strict=True):
-                reactions.append(
-                    FaceReaction.from_probabilities(
-                        _clip_box(track.detection.box, frame_bgr.shape),
-                        track.smooth(probs, cfg.smoothing),
-                        detection_confidence=track.detection.score,
-                        face_id=track.face_id,
-                        min_confidence=cfg.min_confidence,
-                    )
-                )
+        due = self._due(tracks, detected)
+        if due:
+            probabilities = self.classifier.predict(frame_bgr, [t.detection.box for t in due])
+            for track, probs in zip(due, probabilities, strict=True):
+                track.smooth(probs, cfg.smoothing)
+        reactions = [
+            FaceReaction.from_probabilities(
+                _clip_box(track.detection.box, frame_bgr.shape),
+                track.probabilities,
+                detection_confidence=track.detection.score,
+                face_id=track.face_id,
+                min_confidence=cfg.min_confidence,
+            )
+            for track in tracks
+        ]
         end = time.perf_counter()
         self.times = StageTimes(1e3 * (middle - start), 1e3 * (end - middle), detected)
         return reactions
+
+    def _due(self, tracks: list[Track], detected: bool) -> list[Track]:
+        """The tracks to classify in this frame (all of them unless ``classify_every`` > 1)."""
+        cfg = self.config
+        if cfg.classify_every == 1:
+            return tracks
+        new = [t for t in tracks if t.probabilities is None]
+        if detected and cfg.detect_every > 1:
+            return new
+        # Frames free to classify per period, so that each face is still re-classified about every N frames.
+        slots = cfg.classify_every * ((cfg.detect_every - 1) / cfg.detect_every if cfg.detect_every > 1 else 1.0)
+        stale = sorted((t for t in tracks if t.probabilities is not None and t.stale >= cfg.classify_every),
+                       key=lambda t: -t.stale)
+        return new + stale[: math.ceil(len(tracks) / slots)]
 
     def run_on_face(self, face_crop: np.ndarray) -> FaceReaction:
         """The reaction of an already cropped face (BGR or gray); its box is the whole crop.

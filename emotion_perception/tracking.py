@@ -36,6 +36,8 @@ class Track:
     detection: Detection
     missed: int = 0
     probabilities: np.ndarray | None = field(default=None, repr=False)
+    #: Frames since ``probabilities`` were last updated (see :meth:`FaceTracker.age`).
+    stale: int = 0
 
     def smooth(self, probabilities: np.ndarray, smoothing: float) -> np.ndarray:
         """Blend ``probabilities`` into this track's running estimate and return it.
@@ -49,6 +51,7 @@ class Track:
         else:
             blended = smoothing * self.probabilities + (1.0 - smoothing) * new
             self.probabilities = blended / blended.sum()
+        self.stale = 0
         return self.probabilities.copy()
 
 
@@ -89,6 +92,11 @@ class FaceTracker:
     def visible(self) -> list[Track]:
         """Tracks matched in the last update (the faces currently in view)."""
         return [t for t in self._tracks if t.missed == 0]
+
+    def age(self) -> None:
+        """Count one more frame since each track's probabilities were updated."""
+        for track in self._tracks:
+            track.stale += 1
 
     def reset(self) -> None:
         """Forget every track (ids keep counting up)."""

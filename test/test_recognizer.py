@@ -186,3 +186,39 @@ def test_invalid_settings_are_rejected_with_a_reason(recognizer: EmotionRecogniz
     with pytest.raises(ValueError, match=name):
         recognizer.configure(**changes)
     assert getattr(recognizer.config, name) == getattr(RecognizerConfig(), name)
+
+
+def test_classify_every_n_frames_reports_the_last_probabilities_between(recognizer: EmotionRecognizer) -> None:
+    recognizer.configure(classify_every=2)
+    sad, happy = load("pexels_sad_030.jpg"), load("pexels_happy_330.jpg")
+    first = recognizer.run(sad)[0]
+    held = recognizer.run(happy)[0]
+    fresh = recognizer.run(happy)[0]
+    assert first.valence is Valence.NEGATIVE
+    assert held.probabilities == first.probabilities and held.box != first.box
+    assert fresh.valence is Valence.POSITIVE
+
+
+def test_classification_is_spread_over_frames_and_kept_off_detection_frames(
+    recognizer: EmotionRecognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+    predict = recognizer.classifier.predict
+
+    def counting_predict(image: np.ndarray, boxes: list) -> np.ndarray:
+        batches.append(len(boxes))
+        return predict(image, boxes)
+
+    monkeypatch.setattr(recognizer.classifier, "predict", counting_predict)
+    recognizer.configure(detect_every=2, classify_every=3)
+    frame = load("pexels_five_faces.jpg")
+    sizes, detected = [], []
+    for _ in range(9):
+        before = len(batches)
+        recognizer.run(frame)
+        sizes.append(batches[-1] if len(batches) > before else 0)
+        detected.append(recognizer.times.detected)
+    assert sizes[0] == 5  # new faces are classified at once
+    assert all(size == 0 for size, det in zip(sizes[1:], detected[1:], strict=True) if det)
+    assert max(sizes[1:]) < 5  # spread: not all faces in one frame
+    assert max(t.stale for t in recognizer.tracker.visible()) <= 3 + 2  # every face gets its turn

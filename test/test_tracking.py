@@ -95,3 +95,14 @@ def test_smoothing_zero_is_off() -> None:
 def test_invalid_settings_are_rejected(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         FaceTracker(**kwargs)
+
+
+def test_age_counts_frames_since_the_last_probabilities() -> None:
+    tracker = FaceTracker()
+    (track,) = tracker.update([det(0, 0)])
+    track.smooth(np.array([0.2, 0.3, 0.5]), 0.0)
+    tracker.age()
+    tracker.age()
+    assert track.stale == 2
+    track.smooth(np.array([0.2, 0.3, 0.5]), 0.0)
+    assert track.stale == 0
