@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 
+import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -171,7 +172,7 @@ class PerceptionNode(Node):
         try:
             with self._recognizer_lock:
                 reactions = self.recognizer.run(frame)
-        except (RuntimeError, ValueError) as exc:
+        except (cv2.error, RuntimeError, ValueError) as exc:
             self._drop("processing", f"frame failed in processing: {exc}")
             return
         for reaction in reactions:
