@@ -90,9 +90,10 @@ class StageTimes:
 class EmotionRecognizer:
     """Detect, track and classify every face of a BGR frame.
 
-    ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet
-    with any :class:`FaceDetector`. ``threads`` is the CPU thread count for OpenCV and torch
-    (process-wide settings). Not thread-safe: call it from one thread at a time.
+    ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet with
+    any :class:`FaceDetector`; ``classifier`` shares an already loaded ``ValenceClassifier``. ``threads``
+    is the CPU thread count for OpenCV and torch (process-wide settings). Not thread-safe: call it
+    from one thread at a time.
     """
 
     def __init__(
@@ -102,10 +103,11 @@ class EmotionRecognizer:
         detector: FaceDetector | None = None,
         config: RecognizerConfig | None = None,
         threads: int = 2,
+        classifier: ValenceClassifier | None = None,
     ) -> None:
         self.config = config or RecognizerConfig()
         cv2.setNumThreads(threads)
-        self.classifier = ValenceClassifier(model_path, threads=threads)
+        self.classifier = classifier or ValenceClassifier(model_path, threads=threads)
         self.detector = detector or YuNetDetector(
             detector_path,
             input_size=self.config.detection_size,
