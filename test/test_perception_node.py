@@ -23,8 +23,9 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
+from emotion_perception.detection import DEFAULT_DETECTOR_PATH, DetectorLoadError
 from emotion_perception.image_conversion import bgr8_to_compressed, numpy_to_image
-from emotion_perception.model import ModelLoadError
+from emotion_perception.model import DEFAULT_MODEL_PATH, ModelLoadError, card_path
 from emotion_perception.nodes.perception_node import PARAMETERS, PerceptionNode
 
 DATA = Path(__file__).parent / "data"
@@ -321,6 +322,20 @@ def test_invalid_start_parameters_fail_with_a_reason(
 ) -> None:
     with pytest.raises(error, match=next(iter(overrides)) if error is not ModelLoadError else "nonexistent"):
         PerceptionNode(context=ros_context, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
+
+
+def test_a_corrupt_model_fails_at_start_naming_the_file(ros_context: object, tmp_path: Path) -> None:
+    corrupt = tmp_path / "truncated_model.pt"
+    corrupt.write_bytes(DEFAULT_MODEL_PATH.read_bytes()[:4096])
+    card_path(corrupt).write_text(card_path(DEFAULT_MODEL_PATH).read_text())
+    with pytest.raises(ModelLoadError, match="truncated_model"):
+        PerceptionNode(context=ros_context, parameter_overrides=[Parameter("model_path", value=str(corrupt))])
+    corrupt_detector = tmp_path / "truncated_yunet.onnx"
+    corrupt_detector.write_bytes(DEFAULT_DETECTOR_PATH.read_bytes()[:4096])
+    with pytest.raises(DetectorLoadError, match="truncated_yunet"):
+        PerceptionNode(
+            context=ros_context, parameter_overrides=[Parameter("detector_model_path", value=str(corrupt_detector))]
+        )
 
 
 def test_main_exits_non_zero_naming_a_missing_model(tmp_path: Path) -> None:
