@@ -187,8 +187,7 @@ def test_debug_image_is_annotated_and_only_published_to_subscribers(camera: Came
     camera.send(camera.image(frame))
     assert camera.debug == []
     camera.subscribe_debug()
-    pub = node._debug_pub
-    assert wait_for(lambda: pub.get_subscription_count() > 0)
+    assert wait_for(lambda: node.count_subscribers("/perception_node/debug_image") > 0)
 
     def debug_arrived() -> bool:
         camera.send(camera.image(frame))
