@@ -22,7 +22,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
@@ -61,7 +61,9 @@ PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None, bool]] = {
 }
 CONFIG_KEYS = tuple(FeedbackConfig.__dataclass_fields__)
 RELIABLE = ReliabilityPolicy.RELIABLE
-ACTION_QOS = QoSProfile(depth=100, reliability=RELIABLE, durability=DurabilityPolicy.VOLATILE)
+# Every action must be judged: KEEP_ALL, so an action waiting in the queue while the node is busy is never
+# overwritten by a newer one (reliable delivery then holds it at the planner's writer until taken).
+ACTION_QOS = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=RELIABLE, durability=DurabilityPolicy.VOLATILE)
 FEEDBACK_QOS = QoSProfile(depth=100, reliability=RELIABLE)
 DIAGNOSTICS_QOS = QoSProfile(depth=10, reliability=RELIABLE)
 
