@@ -16,6 +16,7 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
         (f"share/{PACKAGE}/models", glob("models/*")),
+        (f"share/{PACKAGE}/media", glob("media/*.mp4")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
