@@ -154,7 +154,7 @@ def build_model(card: ModelCard) -> nn.Module:
     return ARCHITECTURES[card.architecture](in_channels=card.spec.channels, num_classes=len(card.classes), **kwargs)
 
 
-def _model_dirs() -> list[Path]:
+def model_search_dirs() -> list[Path]:
     """Where the shipped model may live: the source tree, then installed ament share dirs."""
     dirs = [Path(__file__).resolve().parents[1] / "models"]
     for parent in Path(__file__).resolve().parents:
@@ -166,10 +166,10 @@ def _model_dirs() -> list[Path]:
 
 def find_default_model() -> Path:
     """The shipped model file; the source-tree path when none is found (so errors name it)."""
-    for directory in _model_dirs():
+    for directory in model_search_dirs():
         if (directory / MODEL_FILENAME).is_file():
             return directory / MODEL_FILENAME
-    return _model_dirs()[0] / MODEL_FILENAME
+    return model_search_dirs()[0] / MODEL_FILENAME
 
 
 #: The shipped valence model (source tree or installed ``share/emotion_perception/models``).

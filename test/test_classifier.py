@@ -13,7 +13,14 @@ import torch
 
 from emotion_perception.classifier import ValenceClassifier
 from emotion_perception.detection import YuNetDetector
-from emotion_perception.model import DEFAULT_MODEL_PATH, ModelCard, ModelLoadError, ValenceNet, load_model
+from emotion_perception.model import (
+    DEFAULT_MODEL_PATH,
+    ModelCard,
+    ModelLoadError,
+    ValenceNet,
+    load_model,
+    model_search_dirs,
+)
 from emotion_perception.preprocessing import face_crop, preprocess_faces
 from emotion_perception.reaction import CLASS_NAMES, Valence
 
@@ -130,3 +137,10 @@ def test_missing_or_invalid_card_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "m.json").write_text(card.to_json())
     with pytest.raises(ModelLoadError, match="classes must be"):
         load_model(tmp_path / "m.pt")
+
+
+def test_the_shipped_model_is_also_found_in_an_installed_share_dir(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path / "install"))
+    dirs = model_search_dirs()
+    assert dirs[0] == Path(__file__).resolve().parents[1] / "models"  # the source tree first
+    assert tmp_path / "install" / "share" / "emotion_perception" / "models" in dirs

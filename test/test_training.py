@@ -221,3 +221,34 @@ def test_evaluate_writes_metrics_and_plots(trained_run, fer_subset: Path, tmp_pa
 
 def test_fer2013_label_names_cover_the_ids() -> None:
     assert FER2013_NAMES[3] == "happy" and FER2013_NAMES[5] == "surprise" and len(FER2013_NAMES) == 7
+
+
+def test_plain_fer2013_csv_joined_with_the_ferplus_label_file(fer_subset: Path, vmap: ValenceMap,
+                                                              tmp_path: Path) -> None:
+    plain = tmp_path / "fer2013.csv"
+    with fer_subset.open(newline="") as src, plain.open("w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["fer2013_row", "emotion", "pixels", "Usage"])
+        for row in csv.DictReader(src):
+            writer.writerow([row["fer2013_row"], row["emotion"], row["pixels"], row["Usage"]])
+    joined = read_fer_csv(plain, vmap, labels="ferplus", ferplus_mode="soft",
+                          ferplus_votes=DATA_DIR / "fer2013new.csv")
+    combined = read_fer_csv(fer_subset, vmap, ferplus_mode="soft")
+    assert len(joined) == len(combined) and np.allclose(joined.targets, combined.targets)
+    with pytest.raises(DatasetError, match="no FER\\+ vote columns"):
+        read_fer_csv(plain, vmap, labels="ferplus")
+
+
+def test_image_folder_with_splits_and_emotion_folders(tmp_path: Path, vmap: ValenceMap) -> None:
+    rng = np.random.default_rng(0)
+    layout = {("train", "happy"): 3, ("train", "sad"): 2, ("train", "surprise"): 2, ("test", "neutral"): 2}
+    for (split, emotion), n in layout.items():
+        folder = tmp_path / split / emotion
+        folder.mkdir(parents=True)
+        for i in range(n):
+            cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 256, (60, 60, 3), dtype=np.uint8))
+    data = read_dataset(tmp_path, vmap)
+    assert data.split("train").class_counts() == {"negative": 2, "neutral": 0, "positive": 3}
+    assert data.split("test").class_counts() == {"negative": 0, "neutral": 2, "positive": 0}
+    assert data.dropped == {"surprise": 2}
+    assert data.images[0].shape == (60, 60, 3)
