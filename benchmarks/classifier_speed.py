@@ -2,7 +2,7 @@
 
 Prints a table and writes JSON (median of repeated single-face calls, after warm-up):
 
-    python benchmarks/classifier_speed.py --json out/classifier_speed.json
+    python -m benchmarks.classifier_speed --json out/classifier_speed.json
 """
 
 from __future__ import annotations

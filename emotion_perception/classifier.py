@@ -64,6 +64,8 @@ class ValenceClassifier:
     ``model_path=None`` loads the shipped model; a bad file raises :class:`ModelLoadError`.
     ``threads`` sets ``torch.set_num_threads`` (process-wide) and onnxruntime's intra-op threads.
     ``backend`` is one of :data:`BACKENDS`; on a non-CPU ``device`` the eager model runs there.
+    ``mirror`` averages each face with its mirror image (about twice the cost, +1 point macro-F1 on
+    FER); ``None`` follows the model card. The card's matching temperature is used either way.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class ValenceClassifier:
         threads: int = 2,
         device: str = "cpu",
         backend: str = "onnxruntime",
+        mirror: bool | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
@@ -80,8 +83,10 @@ class ValenceClassifier:
         torch.set_num_threads(threads)
         self.model, self.card = load_model(model_path)
         self.spec = self.card.spec
-        self.temperature = float(self.card.temperature)
-        self.tta_flip = bool(self.card.tta_flip)
+        self.tta_flip = bool(self.card.tta_flip if mirror is None else mirror)
+        single = self.card.temperature_single
+        use_single = self.card.tta_flip and not self.tta_flip and single is not None
+        self.temperature = float(single if use_single else self.card.temperature)
         self.device = torch.device(device)
         self.backend = backend if self.device.type == "cpu" else "eager"
         self.model = self.model.to(self.device)

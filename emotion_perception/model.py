@@ -98,6 +98,7 @@ class ModelCard:
     input: dict = field(default_factory=lambda: InputSpec().to_dict())
     temperature: float = 1.0
     tta_flip: bool = False  #: average the face's and its mirror image's probabilities
+    temperature_single: float | None = None  #: temperature for one view when ``tta_flip`` is turned off
     metrics: dict = field(default_factory=dict)
     training_data: dict = field(default_factory=dict)
     label_protocol: str = ""
@@ -117,8 +118,12 @@ class ModelCard:
             raise ValueError(f"unknown architecture {self.architecture!r} (known: {sorted(ARCHITECTURES)})")
         if tuple(self.classes) != CLASS_NAMES:
             raise ValueError(f"classes must be {list(CLASS_NAMES)}, got {self.classes!r}")
-        if not (isinstance(self.temperature, int | float) and 0 < self.temperature < 100):
-            raise ValueError(f"temperature must be a number in (0, 100), got {self.temperature!r}")
+        for name in ("temperature", "temperature_single"):
+            value = getattr(self, name)
+            if (value is not None or name == "temperature") and not (
+                isinstance(value, int | float) and 0 < value < 100
+            ):
+                raise ValueError(f"{name} must be a number in (0, 100), got {value!r}")
         self.spec  # noqa: B018  (InputSpec validates itself)
 
     def to_json(self) -> str:

@@ -101,6 +101,15 @@ def test_temperature_and_mirror_follow_the_card(tmp_path: Path, faces) -> None:
     assert np.allclose(plain.predict(frame, [box]), expected, atol=1e-4)
 
 
+def test_mirror_can_be_switched_off_with_its_own_temperature(classifier, faces) -> None:
+    single = ValenceClassifier(mirror=False)
+    assert classifier.tta_flip and not single.tta_flip
+    assert classifier.temperature == classifier.card.temperature
+    assert single.temperature == classifier.card.temperature_single != classifier.card.temperature
+    frame, box = faces["pexels_happy_330"]
+    assert single.predict(frame, [box])[0].argmax() == POS
+
+
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"nope\.pt does not exist"):
         load_model(tmp_path / "nope.pt")

@@ -169,6 +169,7 @@ def test_short_run_learns_and_writes_every_artifact(trained_run) -> None:
     model, card = load_model(out / "valence_model.pt")
     assert card.metrics["macro_f1"] == metrics["test"]["macro_f1"]
     assert {"ece_before_temperature", "ece_after_temperature", "cv_macro_f1_mean"} <= set(card.metrics)
+    assert card.tta_flip and card.temperature_single is not None
     assert set(metrics["test"]["per_class"]) == {"negative", "neutral", "positive"}
     probe = torch.randn(3, 1, 48, 48)
     with torch.inference_mode():

@@ -435,8 +435,11 @@ def main(args: argparse.Namespace | None = None) -> dict:
     best, history = fit(model, train, val, spec, args, final_dir, device, args.seed, args.lr)
     model.load_state_dict(best["model"])
 
-    val_logits, val_targets = evaluate(model, make_loader(val, spec, args, False, 0), device, args.tta_flip)
+    val_loader = make_loader(val, spec, args, False, 0)
+    val_logits, val_targets = evaluate(model, val_loader, device, args.tta_flip)
     temperature = fit_temperature(val_logits, val_targets.argmax(axis=1))
+    temperature_single = (fit_temperature(evaluate(model, val_loader, device, False)[0], val_targets.argmax(axis=1))
+                          if args.tta_flip else None)
     eval_set, eval_name = (test, "test") if len(test) else (val, "val")
     logits, targets = evaluate(model, make_loader(eval_set, spec, args, False, 0), device, args.tta_flip)
     labels = targets.argmax(axis=1)
@@ -468,6 +471,7 @@ def main(args: argparse.Namespace | None = None) -> dict:
         base_card,
         temperature=temperature,
         tta_flip=args.tta_flip,
+        temperature_single=temperature_single,
         metrics=_card_metrics(metrics, eval_name),
         training_data={**data.summary(), "data": [str(p) for p in args.data],
                        "test_data": str(args.reference_data or args.data[0]),
