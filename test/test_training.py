@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 
 import cv2
@@ -174,7 +175,9 @@ def test_short_run_learns_and_writes_every_artifact(trained_run) -> None:
     probe = torch.randn(3, 1, 48, 48)
     with torch.inference_mode():
         eager = model(probe).numpy()
-    scripted = torch.jit.load(str(out / "valence_model.torchscript.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, still exported for C++ users
+        scripted = torch.jit.load(str(out / "valence_model.torchscript.pt"))
     assert np.allclose(scripted(probe).detach().numpy(), eager, atol=1e-4)
     session = ort.InferenceSession(str(out / "valence_model.onnx"), providers=["CPUExecutionProvider"])
     assert np.allclose(session.run(None, {"input": probe.numpy()})[0], eager, atol=1e-4)

@@ -39,8 +39,11 @@ def export_torchscript(model: nn.Module, spec: InputSpec, path: Path) -> dict:
 def export_onnx(model: nn.Module, spec: InputSpec, path: Path) -> dict:
     model = model.cpu().eval()
     probe = _probe(spec)
-    torch.onnx.export(model, (probe,), str(path), input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript-based exporter needs no onnxscript
+        torch.onnx.export(model, (probe,), str(path), input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
+                          dynamo=False)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     with torch.inference_mode():
         expected = model(probe).numpy()
