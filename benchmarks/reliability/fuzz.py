@@ -14,6 +14,7 @@ to the same frame before any fuzz (same faces, valence and probabilities) and it
 
 from __future__ import annotations
 
+import math
 import random
 import struct
 import threading
@@ -58,7 +59,10 @@ BAD_ENCODINGS = ("", "bgr", "BGR8", "rgb16", "32FC1", "64FC4", "16SC3", "bayer_r
                  "8UC4", "mono32", "bgr8 ", "rgb8; jpeg compressed bgr8")
 _SAMPLE = {"bgr8": (1, 3), "rgb8": (1, 3), "bgra8": (1, 4), "rgba8": (1, 4), "mono8": (1, 1), "8UC1": (1, 1),
            "8UC3": (1, 3), "mono16": (2, 1), "16UC1": (2, 1), "yuv422_yuy2": (1, 2), "yuv422": (1, 2)}
-PROBABILITY_TOLERANCE = 1e-3
+#: Two answers to the same frame agree when each probability is within this (inference is not bit-exact
+#: across calls: TorchScript re-optimises its graph after the first runs) and, unless the reference
+#: is a near tie (top two within twice this), the valence is the same.
+PROBABILITY_TOLERANCE = 0.01
 
 
 def _image(encoding: str, width: int, height: int, data: bytes, step: int | None = None,
@@ -280,6 +284,7 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     kinds: Counter[str] = Counter()
     wrong_answers: list[str] = []
     expected_dropped: set[int] = set()
+    face_diffs: list[float] = []
     unanswered_good: Counter[str] = Counter()
     with driver(f"fuzz_{kind}_driver") as d:
         pub = d.node.create_publisher(CompressedImage if compressed else Image,
@@ -350,6 +355,7 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
                     answer = send_face(i)
                     face_checks += 1
                     problem = _compare(answer, reference[i % len(faces)])
+                    face_diffs.append(_probability_diff(answer, reference[i % len(faces)]))
                     if problem:
                         wrong_answers.append(f"{faces[i % len(faces)][0]} after {n + 1} fuzzed frames: {problem}")
             wait_for(lambda: False, 1.5)
@@ -371,6 +377,7 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
         "expected": dict(sorted(expected.items())), "dropped": drops, "answered": answered,
         "lost_in_transport": lost, "accounting": f"{sent} sent = {sum(drops.values())} dropped + {answered} answered"
         f" + {lost} lost", "unanswered_valid_frames": dict(unanswered_good), "wrong_face_answers": len(wrong_answers),
+        "face_max_probability_diff": round(max((v for v in face_diffs if not math.isnan(v)), default=0.0), 4),
         "answered_frames_expected_dropped": answered_bad,
         "giant_rss_mb": giant_rss, **rss.figures(), "crashed": crashed, "exit_code": exit_code,
     }
@@ -403,8 +410,17 @@ def _compare(answer: EmotionReactionArray | None, reference: EmotionReactionArra
         return f"{_describe(answer)} vs {_describe(reference)} before the fuzz"
     for got, want in zip(answer.reactions, reference.reactions, strict=True):
         diff = float(np.max(np.abs(np.asarray(got.probabilities) - np.asarray(want.probabilities))))
-        if got.valence != want.valence or diff > PROBABILITY_TOLERANCE:
+        top_two = sorted(want.probabilities)[-2:]
+        near_tie = top_two[1] - top_two[0] < 2 * PROBABILITY_TOLERANCE
+        if diff > PROBABILITY_TOLERANCE or (got.valence != want.valence and not near_tie):
             return f"valence {got.valence} vs {want.valence}, probabilities differ by {diff:.4f}"
     return ""
+
+
+def _probability_diff(answer: EmotionReactionArray | None, reference: EmotionReactionArray | None) -> float:
+    if answer is None or reference is None or len(answer.reactions) != len(reference.reactions):
+        return math.nan
+    return max((float(np.max(np.abs(np.asarray(a.probabilities) - np.asarray(b.probabilities))))
+                for a, b in zip(answer.reactions, reference.reactions, strict=True)), default=0.0)
 
 
