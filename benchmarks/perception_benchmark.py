@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fer-images", type=int, default=40, help="frames per scene for the fer peer")
     parser.add_argument("--skip-fer", action="store_true", help="do not run the fer peer")
     parser.add_argument("--skip-cross", action="store_true", help="do not run the cross-process measurement")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=INT",
+                        help="override node defaults for the 'defaults' run, e.g. --set classify_every=3")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "benchmark_perception.json", help="JSON output")
     parser.add_argument("--publisher", nargs=2, type=float, metavar=("RATE", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -253,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
-    configs = {"defaults": node_config(), "every_frame": replace(node_config(), detect_every=1, classify_every=1)}
+    overrides = {name: type(getattr(node_config(), name))(value) for name, value in (s.split("=") for s in args.set)}
+    configs = {"defaults": replace(node_config(), **overrides),
+               "every_frame": replace(node_config(), detect_every=1, classify_every=1)}
     report: dict = {"machine": {"cpus": os.cpu_count(), "load_average_1min_at_start": os.getloadavg()[0]},
                     "configs": {k: vars(v) for k, v in configs.items()}, "pipeline": {}, "targets": TARGETS}
     classifier = ValenceClassifier(threads=1)
