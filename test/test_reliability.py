@@ -31,7 +31,7 @@ def test_fuzzed_frames_are_counted_and_real_faces_still_answered_alike(compresse
 
 
 def test_perception_flood_keeps_processing_with_bounded_memory() -> None:
-    result = flood.perception_flood(seconds=5.0, rate=300.0, normal_frames=10, threads=1)
+    result = flood.perception_flood(seconds=5.0, rate=300.0, normal_frames=10)
     assert_behaved(result)
     f = result.figures
     assert f["processed"] > 0 and f["dropped_backlog"] > 0  # the newest frame won; older ones were dropped

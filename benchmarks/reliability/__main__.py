@@ -32,7 +32,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", default=None, help="run only these scenarios (names below)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fuzzer and of the kill moments")
     parser.add_argument("--model-path", default="", help="valence model of the perception node; '' = shipped")
-    parser.add_argument("--threads", type=int, default=2, help="perception node CPU threads")
+    parser.add_argument("--threads", type=int, default=None, help="perception node CPU threads (default: the YAML's)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder of the JSON files and logs")
     return parser
 
@@ -41,7 +41,7 @@ def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], ScenarioResult
     """Every scenario, scaled for ``--quick`` or the full run (same code, other parameters)."""
     q, logs, model = args.quick, args.out / "logs", args.model_path
     soak_minutes = args.soak_minutes if args.soak_minutes is not None else (1.0 if q else 30.0)
-    perception = {"model_path": model, "log_dir": logs}
+    perception = {"model_path": model, "threads": args.threads, "log_dir": logs}
     return {
         "model_faults": lambda: faults.model_faults(model, log_dir=logs),
         "database_faults": lambda: faults.database_faults(log_dir=logs),
@@ -52,11 +52,9 @@ def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], ScenarioResult
                                       **perception),
         "fuzz_compressed": lambda: fuzz.fuzz(frames=100 if q else 3500, compressed=True, seed=args.seed,
                                              **perception),
-        "perception_flood": lambda: flood.perception_flood(seconds=6 if q else 60, threads=args.threads,
-                                                           **perception),
+        "perception_flood": lambda: flood.perception_flood(seconds=6 if q else 60, **perception),
         "silent_camera": lambda: faults.silent_camera(**perception),
-        "soak": lambda: soak.soak(minutes=soak_minutes, warmup_s=min(30.0, 10.0 * soak_minutes),
-                                  threads=args.threads, **perception),
+        "soak": lambda: soak.soak(minutes=soak_minutes, warmup_s=min(30.0, 10.0 * soak_minutes), **perception),
     }
 
 

@@ -92,7 +92,7 @@ def rss_mb(pid: int) -> float | None:
 class NodeProcess:
     """One node of this package in its own process (as deployed), started with the parameter YAML.
 
-    ``params`` are ``-p name:=value`` overrides; empty strings are left to the YAML. Output goes to
+    ``params`` are ``-p name:=value`` overrides; empty strings and None are left to the YAML. Output goes to
     ``log_dir/<label>.log``.
     """
 
@@ -100,7 +100,8 @@ class NodeProcess:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.label = label
         self.log_path = log_dir / f"{label}.log"
-        overrides = [a for k, v in (params or {}).items() if v != "" for a in ("-p", f"{k}:={_param_text(v)}")]
+        given = {k: v for k, v in (params or {}).items() if v not in ("", None)}
+        overrides = [a for k, v in given.items() for a in ("-p", f"{k}:={_param_text(v)}")]
         self.command = [sys.executable, "-m", f"emotion_perception.nodes.{module}",
                         "--ros-args", "--params-file", str(PARAMS_FILE), *overrides]
         self.started = time.monotonic()

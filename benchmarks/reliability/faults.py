@@ -217,7 +217,7 @@ def kill_restart(rounds: int = 10, seed: int = 0, min_kill_s: float = 0.5, max_k
 
 
 def silent_camera(before_s: float = 3.0, gap_s: float = 5.0, after_s: float = 3.0, rate: float = 10.0,
-                  model_path: str = "", threads: int = 1, log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
+                  model_path: str = "", threads: int | None = None, log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
     """Face frames, then silence for ``gap_s``, then frames again: the node recovers and reports the gap."""
     params = {"before_s": before_s, "gap_s": gap_s, "after_s": after_s, "rate": rate}
     result = ScenarioResult("silent_camera", params)

@@ -106,7 +106,7 @@ def _flood_frames() -> list[Image]:
 
 
 def perception_flood(seconds: float = 60.0, rate: float = 300.0, normal_frames: int = 30, model_path: str = "",
-                     threads: int = 2, log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
+                     threads: int | None = None, log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
     """640x480 frames at ``rate`` Hz into the perception node, compared with its unloaded (lock-step) rate."""
     params: dict[str, object] = {"seconds": seconds, "rate": rate, "normal_frames": normal_frames, "threads": threads}
     result = ScenarioResult("perception_flood", params)

@@ -275,7 +275,7 @@ def _cases(fuzzer: RawFuzzer | CompressedFuzzer, count: int) -> Iterator[tuple[s
 
 
 def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every: int = 40, giants: int = 0,
-         gap_s: float = 0.01, model_path: str = "", threads: int = 1,
+         gap_s: float = 0.01, model_path: str = "", threads: int | None = None,
          log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
     """``frames`` fuzzed messages (``giants`` more of 8000x8000 bgr8) with real faces between, into one node."""
     kind = "compressed" if compressed else "raw"

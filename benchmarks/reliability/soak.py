@@ -63,7 +63,7 @@ class LoopingClip:
 
 
 def soak(minutes: float = 30.0, rate: float = 10.0, action_period_s: float = 4.0, warmup_s: float = 30.0,
-         model_path: str = "", threads: int = 2, log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
+         model_path: str = "", threads: int | None = None, log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
     """Run the loop for ``minutes``; trends are fitted on the samples after ``warmup_s``."""
     params = {"minutes": minutes, "rate_hz": rate, "action_period_s": action_period_s, "warmup_s": warmup_s,
               "threads": threads}
