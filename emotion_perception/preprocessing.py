@@ -77,6 +77,10 @@ class InputSpec:
         return cx - mean_side / 2.0, cy - mean_side / 2.0, mean_side, mean_side
 
 
+#: Largest crop side accepted, in multiples of the image's larger side (a detector box is never near it).
+MAX_CROP_TO_IMAGE = 8
+
+
 def _to_model_colour(image: np.ndarray, spec: InputSpec) -> np.ndarray:
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got dtype {image.dtype}")
@@ -103,13 +107,20 @@ def face_crop(image: np.ndarray, box: Box, spec: InputSpec) -> np.ndarray:
     side = max(1, round(sidef))
     x0, y0 = round(x0f), round(y0f)
     height, width = image.shape[:2]
-    # Only the part of the image inside the square is read; the rest is border-replicated.
+    if side > MAX_CROP_TO_IMAGE * max(height, width):
+        raise ValueError(
+            f"face box {box!r} gives a {side} px crop,"
+            f" more than {MAX_CROP_TO_IMAGE}x the image's {max(height, width)} px"
+        )
+    # Only the part of the image inside the square is read; the rest is border-replicated. A pad
+    # longer than the square only replicates the same edge pixels, so it is capped at the side:
+    # the cost then follows the crop, however far off the image the box lies.
     ix0, iy0 = min(max(x0, 0), width - 1), min(max(y0, 0), height - 1)
     ix1, iy1 = max(min(x0 + side, width), ix0 + 1), max(min(y0 + side, height), iy0 + 1)
     inside = _to_model_colour(image[iy0:iy1, ix0:ix1], spec)
     pad = (iy0 - y0, y0 + side - iy1, ix0 - x0, x0 + side - ix1)
     if any(p != 0 for p in pad):
-        top, bottom, left, right = (max(p, 0) for p in pad)
+        top, bottom, left, right = (min(max(p, 0), side) for p in pad)
         inside = cv2.copyMakeBorder(inside, top, bottom, left, right, cv2.BORDER_REPLICATE)
         # A square entirely off the image: trim what the border made too large.
         inside = inside[: side, : side] if inside.shape[0] >= side and inside.shape[1] >= side else inside

@@ -109,3 +109,19 @@ def test_fer_faces_enter_training_unchanged() -> None:
     faces = FaceSet([face], np.eye(3)[[2]], ["train"], ["h"], "synthetic")
     tensor = FaceDataset(faces, SPEC, augment=None, seed=0)[0][0].numpy()
     assert np.array_equal(tensor, normalise(face[None], SPEC)[0])
+
+
+def test_a_box_far_off_the_image_costs_a_crop_and_replicates_the_nearest_edge() -> None:
+    image = np.arange(48 * 64, dtype=np.uint32).reshape(48, 64).astype(np.uint8)
+    spec = InputSpec()
+    far_below_right = face_crop(image, (1e9, 1e9, 30.0, 30.0), spec)
+    assert far_below_right.shape == (spec.size, spec.size)
+    assert (far_below_right == image[-1, -1]).all()
+    far_above_left = face_crop(image, (-1e9, -1e9, 30.0, 30.0), spec)
+    assert (far_above_left == image[0, 0]).all()
+
+
+def test_a_box_many_times_the_image_is_refused() -> None:
+    image = np.zeros((48, 64), np.uint8)
+    with pytest.raises(ValueError, match="more than 8x the image"):
+        face_crop(image, (0.0, 0.0, 1e7, 1e7), InputSpec())
