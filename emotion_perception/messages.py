@@ -10,7 +10,7 @@ from std_msgs.msg import Header
 
 from emotion_msgs.msg import ActionFeedback, ActionStats, EmotionReaction, EmotionReactionArray, RobotAction
 from emotion_perception.feedback import NS_PER_S, Action, ActionVerdict, TimedReaction
-from emotion_perception.reaction import FaceReaction
+from emotion_perception.reaction import FaceReaction, Valence
 from emotion_perception.stats_store import ActionStatsRow
 
 
@@ -27,6 +27,20 @@ def reaction_to_msg(reaction: FaceReaction, header: Header) -> EmotionReaction:
     msg.detection_confidence = float(reaction.detection_confidence)
     msg.face_id = reaction.face_id
     return msg
+
+
+def reaction_from_msg(msg: EmotionReaction) -> FaceReaction:
+    """The core view of an ``EmotionReaction`` (its header is not part of a ``FaceReaction``)."""
+    face = msg.face
+    return FaceReaction(
+        box=(face.x_offset, face.y_offset, face.width, face.height),
+        valence=Valence(msg.valence),
+        confidence=float(msg.confidence),
+        probabilities=tuple(float(p) for p in msg.probabilities),
+        valence_score=float(msg.valence_score),
+        detection_confidence=float(msg.detection_confidence),
+        face_id=msg.face_id,
+    )
 
 
 def reactions_to_array(reactions: Iterable[FaceReaction], header: Header) -> EmotionReactionArray:

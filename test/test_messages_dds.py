@@ -12,6 +12,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
+from emotion_perception.messages import reaction_from_msg, reaction_to_msg
 
 
 def _reaction(i: int) -> EmotionReaction:
@@ -62,3 +63,11 @@ def test_reaction_and_array_round_trip(executor: MultiThreadedExecutor, ros_cont
         assert got.face == want.face
     for got, want in zip(arrays[0].reactions, sent, strict=True):
         assert got.face_id == want.face_id and got.face == want.face
+
+
+def test_reaction_message_round_trips_through_the_core_type() -> None:
+    msg = _reaction(3)
+    back = reaction_to_msg(reaction_from_msg(msg), msg.header)
+    assert back.header == msg.header and back.face == msg.face and back.face_id == msg.face_id
+    assert back.valence == msg.valence
+    assert list(back.probabilities) == pytest.approx(list(msg.probabilities))

@@ -36,19 +36,18 @@ from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from emotion_msgs.msg import ActionFeedback, EmotionReaction, EmotionReactionArray, RobotAction
+from emotion_msgs.msg import ActionFeedback, EmotionReactionArray, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.annotated_video import AnnotatedVideoWriter
 from emotion_perception.detection import DetectorLoadError
 from emotion_perception.feedback import FeedbackConfig, Verdict, seconds_to_ns
-from emotion_perception.messages import stamp_to_ns
+from emotion_perception.messages import reaction_from_msg, stamp_to_ns
 from emotion_perception.model import ModelLoadError
 from emotion_perception.nodes.action_feedback_node import ActionFeedbackNode
 from emotion_perception.nodes.perception_node import PerceptionNode
 from emotion_perception.nodes.video_publisher import VideoPublisher
 from emotion_perception.package_files import package_file
 from emotion_perception.parameter_file import load_node_parameters
-from emotion_perception.reaction import FaceReaction, Valence
 from emotion_perception.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
 from emotion_perception.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
 
@@ -135,19 +134,6 @@ class ScriptedRobot(Node):
             self._publisher.publish(action)
 
 
-def _reaction_from_msg(msg: EmotionReaction) -> FaceReaction:
-    face = msg.face
-    return FaceReaction(
-        box=(face.x_offset, face.y_offset, face.width, face.height),
-        valence=Valence(msg.valence),
-        confidence=float(msg.confidence),
-        probabilities=tuple(float(p) for p in msg.probabilities),
-        valence_score=float(msg.valence_score),
-        detection_confidence=float(msg.detection_confidence),
-        face_id=msg.face_id,
-    )
-
-
 def _bar(score: float, half: int = 10) -> str:
     """``score`` in [-1, 1] as a text gauge, e.g. -0.5 is ``[     #####|          ]``."""
     filled = round(abs(score) * half)
@@ -191,7 +177,7 @@ class DemoRecorder(Node):
 
     def _on_reactions(self, msg: EmotionReactionArray) -> None:
         time_s = self._clock.seconds(stamp_to_ns(msg.header.stamp))
-        reactions = [_reaction_from_msg(r) for r in msg.reactions]
+        reactions = [reaction_from_msg(r) for r in msg.reactions]
         with self._lock:
             self.reaction_frames += 1
             self.timeline.points.extend(ValencePoint(time_s, r.face_id, r.valence_score, r.confidence)
