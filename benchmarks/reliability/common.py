@@ -177,12 +177,16 @@ class RssSampler:
         kept = [(t, v) for t, v in self.samples if t >= skip_s] or self.samples
         if not kept:
             return {"rss_start_mb": None, "rss_end_mb": None, "rss_max_mb": None, "rss_growth_mb": None,
-                    "rss_slope_mb_per_min": None}
+                    "rss_slope_mb_per_min": None, "rss_every_10s_mb": []}
         values = [v for _, v in kept]
         start, end = float(np.median(values[:5])), float(np.median(values[-5:]))
+        series: dict[int, float] = {}
+        for t, v in kept:
+            series.setdefault(int(t // 10), v)
         return {"rss_start_mb": round(start, 1), "rss_end_mb": round(end, 1), "rss_max_mb": round(max(values), 1),
                 "rss_growth_mb": round(end - start, 1),
-                "rss_slope_mb_per_min": round(slope_per_minute([t for t, _ in kept], values), 3)}
+                "rss_slope_mb_per_min": round(slope_per_minute([t for t, _ in kept], values), 3),
+                "rss_every_10s_mb": [round(v, 1) for _, v in sorted(series.items())]}
 
 
 def slope_per_minute(times_s: list[float], values: list[float]) -> float:
