@@ -1,71 +1,89 @@
-"""Batched, calibrated valence inference on CPU for all faces of a frame (no ROS).
+"""Batched, calibrated valence inference on CPU for all faces of a frame (no ROS, and no torch when it can).
 
-Backends: ``onnxruntime`` (default on CPU: the model is exported to ONNX in memory at load time),
-``torchscript`` (trace + freeze + optimize_for_inference) and ``eager``. On this project's 2-core
-machine onnxruntime was the fastest per 48x48 face at 1 and 2 threads, and degraded least under
-load (``benchmarks/classifier_speed.py``).
+Backends: ``onnxruntime`` (default), ``torchscript`` (trace + freeze + optimize_for_inference) and
+``eager``. On this project's 2-core machine onnxruntime was the fastest per 48x48 face at 1 and 2
+threads and degraded least under load (``benchmarks/classifier_speed.py``). With onnxruntime and a
+matching ``<model>.onnx`` beside the ``.pt`` (the shipped model has one; training writes one), torch
+is never imported: that keeps about 480 MB out of the perception node. Otherwise the model is loaded
+with torch (:mod:`emotion_perception.torch_inference`), exported in memory or compiled.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import torch
-import torch.nn.functional as F  # noqa: N812
-from torch import nn
 
-from emotion_perception.model import DEFAULT_MODEL_PATH, ModelLoadError, load_model
+from emotion_perception.model_card import (
+    DEFAULT_MODEL_PATH,
+    WEIGHTS_SHA256_KEY,
+    ModelLoadError,
+    file_sha256,
+    load_card,
+    onnx_path,
+)
 from emotion_perception.preprocessing import Box, preprocess_crop, preprocess_faces
 from emotion_perception.reaction import CLASS_NAMES
 
+BACKENDS = ("onnxruntime", "torchscript", "eager")
+#: What onnxruntime raises for a file it cannot load.
+_ORT_LOAD_ERRORS = (
+    ort.capi.onnxruntime_pybind11_state.Fail,
+    ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
+    ort.capi.onnxruntime_pybind11_state.InvalidGraph,
+)
 
-def mirror_average(logits: torch.Tensor, mirrored_logits: torch.Tensor) -> torch.Tensor:
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``(N, K)`` logits, in float64 for stability, returned as float32."""
+    shifted = np.asarray(logits, np.float64) - np.max(logits, axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def mirror_average(logits: np.ndarray, mirrored_logits: np.ndarray) -> np.ndarray:
     """Average a face's and its mirror image's class probabilities; returned as log-probabilities.
 
     The model card's temperature was fitted on these (``softmax(result / T)`` are the calibrated
-    probabilities), so training and inference must both use this function.
+    probabilities), so training and inference both use this function.
     """
-    return torch.log((F.softmax(logits.float(), dim=1) + F.softmax(mirrored_logits.float(), dim=1)) / 2)
+    return np.log((softmax(logits) + softmax(mirrored_logits)) / 2).astype(np.float32)
 
 
-BACKENDS = ("onnxruntime", "torchscript", "eager")
-
-
-def onnx_session(model: nn.Module, channels: int, size: int, threads: int) -> ort.InferenceSession:
-    """An onnxruntime CPU session of ``model`` (exported in memory; input ``input``, output ``logits``)."""
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript-based exporter needs no onnxscript
-        torch.onnx.export(model.eval(), (torch.zeros(1, channels, size, size),), buffer, input_names=["input"],
-                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                          opset_version=17, dynamo=False)
+def onnx_session(model: bytes | str | Path, threads: int) -> ort.InferenceSession:
+    """An onnxruntime CPU session with ``threads`` intra-op threads."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
+                                providers=["CPUExecutionProvider"])
 
 
-def compile_for_cpu(model: nn.Module, channels: int, size: int) -> torch.jit.ScriptModule:
-    """Trace, freeze and optimise for inference (BatchNorm folded, oneDNN-fused convolutions)."""
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the fastest CPU path
-        traced = torch.jit.trace(model.eval(), torch.zeros(1, channels, size, size))
-        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+def matching_onnx_session(model_path: Path, threads: int) -> ort.InferenceSession | None:
+    """A session of ``model_path``'s ONNX export when it exists and was made from these exact weights."""
+    exported = onnx_path(model_path)
+    if not exported.is_file():
+        return None
+    try:
+        session = onnx_session(exported, threads)
+    except _ORT_LOAD_ERRORS as exc:
+        raise ModelLoadError(f"ONNX model {exported} is corrupt: {exc}") from exc
+    made_from = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_SHA256_KEY)
+    return session if made_from == file_sha256(model_path) else None
 
 
 class ValenceClassifier:
     """Calibrated negative/neutral/positive probabilities for detected faces.
 
     ``model_path=None`` loads the shipped model; a bad file raises :class:`ModelLoadError`.
-    ``threads`` sets ``torch.set_num_threads`` (process-wide) and onnxruntime's intra-op threads.
+    ``threads`` sets onnxruntime's intra-op threads (and ``torch.set_num_threads`` when torch runs).
     ``backend`` is one of :data:`BACKENDS`; on a non-CPU ``device`` the eager model runs there.
     ``mirror`` averages each face with its mirror image (about twice the cost, +1 point macro-F1 on
     FER); ``None`` follows the model card. The card's matching temperature is used either way.
+    ``uses_torch`` tells whether torch was needed.
     """
 
     def __init__(
@@ -80,48 +98,47 @@ class ValenceClassifier:
             raise ValueError(f"threads must be >= 1, got {threads}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        torch.set_num_threads(threads)
-        self.model, self.card = load_model(model_path)
+        path = Path(model_path) if model_path is not None else DEFAULT_MODEL_PATH
+        if not path.is_file():
+            raise ModelLoadError(f"model file {path} does not exist")
+        self.card = load_card(path)
         self.spec = self.card.spec
         self.tta_flip = bool(self.card.tta_flip if mirror is None else mirror)
         single = self.card.temperature_single
         use_single = self.card.tta_flip and not self.tta_flip and single is not None
         self.temperature = float(single if use_single else self.card.temperature)
-        self.device = torch.device(device)
-        self.backend = backend if self.device.type == "cpu" else "eager"
-        self.model = self.model.to(self.device)
-        self._session: ort.InferenceSession | None = None
-        try:
-            if self.backend == "onnxruntime":
-                self._session = onnx_session(self.model, self.spec.channels, self.spec.size, threads)
-            elif self.backend == "torchscript":
-                self.model = compile_for_cpu(self.model, self.spec.channels, self.spec.size)
-        except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:
-            raise ModelLoadError(f"model {model_path or DEFAULT_MODEL_PATH} could not be compiled: {exc}") from exc
+        self.backend = backend if device == "cpu" else "eager"
+        session = matching_onnx_session(path, threads) if self.backend == "onnxruntime" else None
+        self.uses_torch = session is None
+        self._run: Callable[[np.ndarray], np.ndarray]
+        if session is not None:
+            self._run = lambda batch: session.run(None, {"input": batch})[0]
+        else:
+            # torch only now: importing it costs ~480 MB that the ONNX path never needs.
+            torch_inference = importlib.import_module("emotion_perception.torch_inference")
+            try:
+                self._run = torch_inference.TorchModelRunner(path, self.backend, device, threads)
+            except ModelLoadError:
+                raise
+            except (RuntimeError, *_ORT_LOAD_ERRORS) as exc:
+                raise ModelLoadError(f"model {path} could not be compiled: {exc}") from exc
 
-    def _run(self, x: np.ndarray) -> torch.Tensor:
-        if self._session is not None:
-            return torch.from_numpy(self._session.run(None, {"input": x})[0])
-        return self.model(torch.from_numpy(x).to(self.device)).float().cpu()
-
-    def logits_batch(self, batch: np.ndarray) -> torch.Tensor:
+    def logits_batch(self, batch: np.ndarray) -> np.ndarray:
         """Uncalibrated logits ``(N, 3)`` (mirror-averaged log-probabilities when the card asks for it)."""
         batch = np.asarray(batch, np.float32)
         expected = (self.spec.channels, self.spec.size, self.spec.size)
         if batch.ndim != 4 or batch.shape[1:] != expected:
             raise ValueError(f"expected a batch of shape (N, {', '.join(map(str, expected))}), got {batch.shape}")
         if len(batch) == 0:
-            return torch.zeros((0, len(CLASS_NAMES)))
-        with torch.inference_mode():
-            if self.tta_flip:
-                both = self._run(np.concatenate([batch, batch[..., ::-1]]))
-                return mirror_average(both[: len(batch)], both[len(batch):])
-            return self._run(np.ascontiguousarray(batch))
+            return np.zeros((0, len(CLASS_NAMES)), np.float32)
+        if self.tta_flip:
+            both = self._run(np.ascontiguousarray(np.concatenate([batch, batch[..., ::-1]])))
+            return mirror_average(both[: len(batch)], both[len(batch):])
+        return self._run(np.ascontiguousarray(batch))
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Preprocessed faces ``(N, C, size, size)`` float32 → calibrated probabilities ``(N, 3)``."""
-        logits = self.logits_batch(batch)
-        return F.softmax(logits / self.temperature, dim=1).numpy().astype(np.float32)
+        return softmax(self.logits_batch(batch) / self.temperature)
 
     def predict(self, image: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
         """All faces of one frame (BGR or gray uint8, detector boxes ``(x, y, w, h)``) → ``(N, 3)``."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -21,6 +24,7 @@ from emotion_perception.model import (
     load_model,
     model_search_dirs,
 )
+from emotion_perception.model_card import WEIGHTS_SHA256_KEY
 from emotion_perception.preprocessing import face_crop, preprocess_faces
 from emotion_perception.reaction import CLASS_NAMES, Valence
 
@@ -153,3 +157,33 @@ def test_the_shipped_model_is_also_found_in_an_installed_share_dir(monkeypatch, 
     dirs = model_search_dirs()
     assert dirs[0] == Path(__file__).resolve().parents[1] / "models"  # the source tree first
     assert tmp_path / "install" / "share" / "emotion_perception" / "models" in dirs
+
+
+def test_shipped_model_runs_without_importing_torch() -> None:
+    code = (
+        "import sys, cv2\n"
+        "from emotion_perception.recognizer import EmotionRecognizer\n"
+        "recognizer = EmotionRecognizer()\n"
+        f"reactions = recognizer.run(cv2.imread({str(DATA / 'pexels_happy_330.jpg')!r}))\n"
+        "assert len(reactions) == 1 and reactions[0].valence.name == 'POSITIVE', reactions\n"
+        "assert not recognizer.classifier.uses_torch\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_an_onnx_export_of_other_weights_is_not_used(tmp_path: Path, faces) -> None:
+    for suffix in (".pt", ".json", ".onnx"):
+        shutil.copy(DEFAULT_MODEL_PATH.with_suffix(suffix), tmp_path / f"m{suffix}")
+    graph = onnx.load(str(tmp_path / "m.onnx"))
+    onnx.helper.set_model_props(graph, {WEIGHTS_SHA256_KEY: "0" * 64})
+    onnx.save(graph, str(tmp_path / "m.onnx"))
+    stale = ValenceClassifier(tmp_path / "m.pt")
+    assert stale.uses_torch and stale.backend == "onnxruntime"
+    frame, box = faces["pexels_sad_030"]
+    assert np.allclose(stale.predict(frame, [box]), ValenceClassifier().predict(frame, [box]), atol=1e-4)
+    (tmp_path / "m.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(ModelLoadError, match=r"m\.onnx is corrupt"):
+        ValenceClassifier(tmp_path / "m.pt")

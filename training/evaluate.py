@@ -54,7 +54,7 @@ def predict_logits(classifier: ValenceClassifier, faces: FaceSet, batch: int = 2
             preprocess_faces(image, [spec.full_frame_box(image.shape[1], image.shape[0])], spec)
             for image in faces.images[start:start + batch]
         ])
-        out.append(classifier.logits_batch(tensors).numpy())
+        out.append(classifier.logits_batch(tensors))
     return np.concatenate(out) if out else np.zeros((0, 3))
 
 

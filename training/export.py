@@ -10,6 +10,8 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from emotion_perception import torch_inference
+from emotion_perception.model_card import file_sha256
 from emotion_perception.preprocessing import InputSpec
 
 TOLERANCE = 1e-4  #: max abs logit difference accepted between an export and the eager model
@@ -36,14 +38,12 @@ def export_torchscript(model: nn.Module, spec: InputSpec, path: Path) -> dict:
     return {"path": path.name, "max_abs_diff": diff}
 
 
-def export_onnx(model: nn.Module, spec: InputSpec, path: Path) -> dict:
+def export_onnx(model: nn.Module, spec: InputSpec, path: Path, weights_path: Path) -> dict:
+    """``path``: the ONNX export, stamped with the SHA-256 of ``weights_path`` (the saved ``.pt``) so the
+    classifier runs it without torch only while it matches those weights."""
     model = model.cpu().eval()
     probe = _probe(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript-based exporter needs no onnxscript
-        torch.onnx.export(model, (probe,), str(path), input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
-                          dynamo=False)
+    path.write_bytes(torch_inference.export_onnx(model, spec.channels, spec.size, file_sha256(weights_path)))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     with torch.inference_mode():
         expected = model(probe).numpy()

@@ -199,10 +199,10 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, tta_fli
     all_logits, all_targets = [], []
     for images, targets in loader:
         images = images.to(device).contiguous(memory_format=memory_format(device))
-        logits = model(images).float()
+        logits = model(images).float().cpu().numpy()
         if tta_flip:
-            logits = mirror_average(logits, model(torch.flip(images, dims=[3])))
-        all_logits.append(logits.cpu().numpy())
+            logits = mirror_average(logits, model(torch.flip(images, dims=[3])).float().cpu().numpy())
+        all_logits.append(logits)
         all_targets.append(targets.numpy())
     return np.concatenate(all_logits), np.concatenate(all_targets)
 
@@ -520,7 +520,7 @@ def save_run(model, card, metrics, raw, calibrated, logits, labels, output_dir: 
     card.save(model_path.with_suffix(".json"))
     metrics["exports"] = {
         "torchscript": export_torchscript(model, card.spec, output_dir / "valence_model.torchscript.pt"),
-        "onnx": export_onnx(model, card.spec, output_dir / "valence_model.onnx"),
+        "onnx": export_onnx(model, card.spec, output_dir / "valence_model.onnx", model_path),
     }
     write_json(output_dir / "metrics.json", metrics)
     name = metrics["evaluated_on"]

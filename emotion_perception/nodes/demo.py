@@ -42,7 +42,7 @@ from emotion_perception.annotated_video import AnnotatedVideoWriter
 from emotion_perception.detection import DetectorLoadError
 from emotion_perception.feedback import FeedbackConfig, Verdict, seconds_to_ns
 from emotion_perception.messages import reaction_from_msg, stamp_to_ns
-from emotion_perception.model import ModelLoadError
+from emotion_perception.model_card import ModelLoadError
 from emotion_perception.nodes.action_feedback_node import ActionFeedbackNode
 from emotion_perception.nodes.perception_node import PerceptionNode
 from emotion_perception.nodes.video_publisher import VideoPublisher

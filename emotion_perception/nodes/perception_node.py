@@ -39,7 +39,7 @@ from emotion_perception.image_conversion import (
     numpy_to_image,
 )
 from emotion_perception.messages import reaction_to_msg, reactions_to_array
-from emotion_perception.model import ModelLoadError
+from emotion_perception.model_card import ModelLoadError
 from emotion_perception.recognizer import EmotionRecognizer, RecognizerConfig
 
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.

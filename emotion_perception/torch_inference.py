@@ -1,0 +1,69 @@
+"""The torch side of inference: ONNX export, TorchScript compilation and a torch-run model.
+
+Importing torch costs a process about 480 MB of memory, so the classifier imports this module only
+when a model has no matching ONNX export beside it, or when a torch backend is asked for.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from emotion_perception.classifier import onnx_session
+from emotion_perception.model import load_model
+from emotion_perception.model_card import WEIGHTS_SHA256_KEY
+
+
+def export_onnx(model: nn.Module, channels: int, size: int, weights_sha256: str = "") -> bytes:
+    """``model`` as an ONNX graph (input ``input`` (N, C, size, size), output ``logits``).
+
+    ``weights_sha256`` (of the ``.pt`` it came from) goes into the metadata, so a loader can tell a
+    stale export from a current one.
+    """
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript-based exporter needs no onnxscript
+        torch.onnx.export(model.cpu().eval(), (torch.zeros(1, channels, size, size),), buffer, input_names=["input"],
+                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+    graph = onnx.load_from_string(buffer.getvalue())
+    if weights_sha256:
+        onnx.helper.set_model_props(graph, {WEIGHTS_SHA256_KEY: weights_sha256})
+    return graph.SerializeToString()
+
+
+def compile_for_cpu(model: nn.Module, channels: int, size: int) -> torch.jit.ScriptModule:
+    """Trace, freeze and optimise for inference (BatchNorm folded, oneDNN-fused convolutions)."""
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the fastest CPU path
+        traced = torch.jit.trace(model.eval(), torch.zeros(1, channels, size, size))
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
+class TorchModelRunner:
+    """Logits of a ``.pt`` model through onnxruntime (exported in memory), TorchScript or eager torch."""
+
+    def __init__(self, path: Path, backend: str, device: str, threads: int) -> None:
+        torch.set_num_threads(threads)
+        model, card = load_model(path)
+        spec = card.spec
+        self.device = torch.device(device)
+        self.model: nn.Module = model.to(self.device)
+        self.session: ort.InferenceSession | None = None
+        if backend == "onnxruntime":
+            self.session = onnx_session(export_onnx(model, spec.channels, spec.size), threads)
+        elif backend == "torchscript":
+            self.model = compile_for_cpu(model, spec.channels, spec.size)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        if self.session is not None:
+            return self.session.run(None, {"input": batch})[0]
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
