@@ -32,7 +32,6 @@ os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fa
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import rclpy  # noqa: E402
-import torch  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
@@ -88,7 +87,6 @@ def pipeline(
     classifier: ValenceClassifier,
 ) -> dict:
     """Time convert -> detect -> classify -> publish on ``count`` frames, as the node does per frame."""
-    torch.set_num_threads(threads)
     recognizer = EmotionRecognizer(config=config, threads=threads, classifier=classifier)
     reaction_pub = node.create_publisher(EmotionReaction, "/human/reaction", RELIABLE_10)
     array_pub = node.create_publisher(EmotionReactionArray, "/human/reactions", RELIABLE_10)
@@ -260,12 +258,12 @@ def main(argv: list[str] | None = None) -> int:
                "every_frame": replace(node_config(), detect_every=1, classify_every=1)}
     report: dict = {"machine": {"cpus": os.cpu_count(), "load_average_1min_at_start": os.getloadavg()[0]},
                     "configs": {k: vars(v) for k, v in configs.items()}, "pipeline": {}, "targets": TARGETS}
-    classifier = ValenceClassifier(threads=1)
+    classifiers = {threads: ValenceClassifier(threads=threads) for threads in args.threads}
     try:
         for name, config in configs.items():
             for scene, images in frames.items():
                 for threads in args.threads:
-                    result = pipeline(images, threads, args.frames, node, config, classifier)
+                    result = pipeline(images, threads, args.frames, node, config, classifiers[threads])
                     report["pipeline"][f"{name}_{scene}_{threads}_threads"] = result
                     stages = " ".join(f"{k} {v:.2f}" for k, v in result["stage_mean_ms"].items())
                     print(f"{name:11s} {scene:7s} {threads} thread(s): {result['fps']:6.1f} fps  "

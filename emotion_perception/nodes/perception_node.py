@@ -47,7 +47,7 @@ PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None, bool]] = {
     "model_path": ("", "valence model file; empty = the shipped model", None, True),
     "detector_model_path": ("", "YuNet ONNX file; empty = the shipped detector", None, True),
     "compressed_input": (False, "subscribe sensor_msgs/CompressedImage on image/compressed", None, True),
-    "threads": (1, "CPU threads for OpenCV and torch", (1, 16), True),
+    "threads": (2, "CPU threads for OpenCV and onnxruntime", (1, 16), True),
     "detection_size": (320, "longest side (px) of the frame copy the detector sees; 0 = full size", (0, 4096), False),
     "detect_every": (2, "run the detector every N frames; tracked boxes are reused between", (1, 30), False),
     "classify_every": (3, "re-classify each face every N frames; its last probabilities between", (1, 30), False),
