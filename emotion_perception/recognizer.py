@@ -92,7 +92,7 @@ class EmotionRecognizer:
 
     ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet with
     any :class:`FaceDetector`; ``classifier`` shares an already loaded ``ValenceClassifier``. ``threads``
-    is the CPU thread count for OpenCV and torch (process-wide settings). Not thread-safe: call it
+    is the CPU thread count for OpenCV (process-wide) and the classifier. Not thread-safe: call it
     from one thread at a time.
     """
 
