@@ -114,7 +114,7 @@ class FeedbackConfig:
     full_confidence_reactions: int = 5
     history_seconds: float = 40.0
     history_max_reactions: int = 20_000
-    max_pending_actions: int = 100
+    max_pending_actions: int = 1000  # 300 actions/s for the default windows; a few hundred bytes each
     max_stamp_age: float = 10.0
     max_future_stamp: float = 1.0
     remembered_action_ids: int = 10_000

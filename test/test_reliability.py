@@ -39,7 +39,7 @@ def test_perception_flood_keeps_processing_with_bounded_memory() -> None:
 
 
 def test_action_feedback_flood_publishes_and_records_every_verdict() -> None:
-    result = flood.feedback_flood(seconds=5.0, reaction_rate=1000.0, action_rate=50.0, max_pending_actions=400)
+    result = flood.feedback_flood(seconds=5.0, reaction_rate=1000.0, action_rate=50.0)
     assert_behaved(result)
     f = result.figures
     assert f["verdicts_lost"] == 0 and f["verdicts_published"] == f["actions_sent"] == f["verdicts_in_database"]
