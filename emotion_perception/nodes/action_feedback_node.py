@@ -16,7 +16,7 @@ import time
 import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
@@ -33,12 +33,13 @@ from emotion_perception.messages import (
     timed_reaction_from_msg,
     verdict_to_msg,
 )
+from emotion_perception.nodes.parameter_table import ParameterSpec, parameter_descriptor
 from emotion_perception.stats_store import StatsStore, StatsStoreError
 
 NODE_NAME = "action_feedback_node"
 _D = FeedbackConfig()
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
-PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None, bool]] = {
+PARAMETERS: dict[str, ParameterSpec] = {
     "baseline_window": (_D.baseline_window, "s before the action start: the baseline window", (0.05, 60.0), False),
     "response_delay": (_D.response_delay, "s after the action start: response window opens", (0.0, 10.0), False),
     "response_end": (_D.response_end, "s after the action start: response window closes", (0.05, 60.0), False),
@@ -59,6 +60,7 @@ PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None, bool]] = {
     "warn_throttle": (5.0, "s between two warnings of the same drop reason", (0.0, 3600.0), False),
     "stats_db_path": ("~/.ros/emotion_perception/action_stats.db", "sqlite file of the verdicts", None, True),
 }
+DB_PATH_CONSTRAINT = "a file path; ~ is expanded and missing folders are created"
 CONFIG_KEYS = tuple(FeedbackConfig.__dataclass_fields__)
 RELIABLE = ReliabilityPolicy.RELIABLE
 # Every action must be judged: KEEP_ALL, so an action waiting in the queue while the node is busy is never
@@ -70,18 +72,6 @@ DIAGNOSTICS_QOS = QoSProfile(depth=10, reliability=RELIABLE)
 
 def _stamp_text(stamp: Time) -> str:
     return f"{stamp.sec}.{stamp.nanosec:09d} s"
-
-
-def _descriptor(name: str) -> ParameterDescriptor:
-    default, description, bounds, read_only = PARAMETERS[name]
-    descriptor = ParameterDescriptor(name=name, description=description, read_only=read_only)
-    if bounds and isinstance(default, float):
-        descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0], to_value=bounds[1], step=0.0)]
-    elif bounds:
-        descriptor.integer_range = [IntegerRange(from_value=int(bounds[0]), to_value=int(bounds[1]), step=0)]
-    else:
-        descriptor.additional_constraints = "a file path; ~ is expanded and missing folders are created"
-    return descriptor
 
 
 class ActionFeedbackNode(Node):
@@ -101,7 +91,8 @@ class ActionFeedbackNode(Node):
 
     def _setup(self) -> None:
         for name, (default, _, _, _) in PARAMETERS.items():
-            self.declare_parameter(name, default, _descriptor(name))
+            constraints = DB_PATH_CONSTRAINT if name == "stats_db_path" else ""
+            self.declare_parameter(name, default, parameter_descriptor(name, PARAMETERS[name], constraints))
         config = self._config({})
         problems = config.problems()
         if problems:

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
@@ -40,10 +40,11 @@ from emotion_perception.image_conversion import (
 )
 from emotion_perception.messages import reaction_to_msg, reactions_to_array
 from emotion_perception.model_card import ModelLoadError
+from emotion_perception.nodes.parameter_table import ParameterSpec, parameter_descriptor
 from emotion_perception.recognizer import EmotionRecognizer, RecognizerConfig
 
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
-PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None, bool]] = {
+PARAMETERS: dict[str, ParameterSpec] = {
     "model_path": ("", "valence model file; empty = the shipped model", None, True),
     "detector_model_path": ("", "YuNet ONNX file; empty = the shipped detector", None, True),
     "compressed_input": (False, "subscribe sensor_msgs/CompressedImage on image/compressed", None, True),
@@ -64,16 +65,6 @@ DROP_REASONS = ("conversion", "too_large", "too_small", "backlog", "processing")
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def _descriptor(name: str) -> ParameterDescriptor:
-    default, description, bounds, read_only = PARAMETERS[name]
-    descriptor = ParameterDescriptor(name=name, description=description, read_only=read_only)
-    if bounds and isinstance(default, float):
-        descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0], to_value=bounds[1], step=0.0)]
-    elif bounds:
-        descriptor.integer_range = [IntegerRange(from_value=int(bounds[0]), to_value=int(bounds[1]), step=0)]
-    return descriptor
-
-
 class PerceptionNode(Node):
     """The perception pipeline as a composable node (``**kwargs`` go to ``rclpy.node.Node``).
 
@@ -84,7 +75,7 @@ class PerceptionNode(Node):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("perception_node", **kwargs)
         for name, (default, *_) in PARAMETERS.items():
-            self.declare_parameter(name, default, _descriptor(name))
+            self.declare_parameter(name, default, parameter_descriptor(name, PARAMETERS[name]))
         params = {name: self.get_parameter(name).value for name in PARAMETERS}
         config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
         self.recognizer = EmotionRecognizer(
