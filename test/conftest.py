@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import random
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,10 @@ os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fa
 import rclpy  # noqa: E402  (after the environment above)
 from rclpy.context import Context  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+
+from benchmarks.reliability.common import wait_for  # noqa: E402  (re-exported for the tests)
+
+__all__ = ["wait_for"]
 
 
 @pytest.fixture
@@ -49,13 +52,3 @@ def executor(ros_context: Context) -> Iterator[MultiThreadedExecutor]:
             node.destroy_node()
         exe.shutdown(timeout_sec=5.0)
         thread.join(timeout=5.0)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, period: float = 0.02) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(period)
-    return predicate()

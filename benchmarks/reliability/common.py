@@ -61,7 +61,7 @@ def node_environment() -> dict[str, str]:
             "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, period: float = 0.02) -> bool:
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, period: float = 0.02) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
