@@ -28,7 +28,7 @@ lint: setup  ## ruff only
 	@$(RUN) ruff check .
 
 demo: setup  ## the whole loop on a real-face clip: reactions, verdicts, annotated video, plot
-	@$(RUN) python -m emotion_perception.nodes.demo $(ARGS)
+	@$(RUN) python -m emotion_perception.tools.demo $(ARGS)
 
 shell: setup  ## a shell with the venv, ROS 2 and this workspace sourced
 	@$(RUN) exec bash --rcfile <(echo 'source ~/.bashrc 2>/dev/null; source $(ROOT)/.venv/activate-ros; PS1="(emotion_perception) $$PS1"') -i

@@ -5,11 +5,14 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "emotion_perception"
+# The offline training code lives in training/ and installs as its own, non-generic package name.
+TRAINING = f"{PACKAGE}_training"
 
 setup(
     name=PACKAGE,
     version="0.1.0",
-    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*", "training", "training.*"]),
+    packages=[*find_packages(include=[PACKAGE, f"{PACKAGE}.*"]), TRAINING],
+    package_dir={TRAINING: "training"},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -26,13 +29,13 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "perception_node = emotion_perception.nodes.perception_node:main",
-            "action_feedback_node = emotion_perception.nodes.action_feedback_node:main",
-            "video_publisher = emotion_perception.nodes.video_publisher:main",
-            "capture = emotion_perception.nodes.capture:main",
-            "demo = emotion_perception.nodes.demo:main",
-            "train = training.train:main",
-            "evaluate = training.evaluate:main",
+            "perception_node = emotion_perception.ros.perception_node:main",
+            "action_feedback_node = emotion_perception.ros.action_feedback_node:main",
+            "video_publisher = emotion_perception.tools.video_publisher:main",
+            "capture = emotion_perception.tools.capture:main",
+            "demo = emotion_perception.tools.demo:main",
+            "train = emotion_perception_training.train:main",
+            "evaluate = emotion_perception_training.evaluate:main",
         ],
     },
 )

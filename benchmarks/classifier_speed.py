@@ -19,9 +19,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from emotion_perception.classifier import BACKENDS, ValenceClassifier
-from emotion_perception.model import DEFAULT_MODEL_PATH, load_model
-from emotion_perception.torch_inference import compile_for_cpu
+from emotion_perception.vision.classifier import BACKENDS, ValenceClassifier
+from emotion_perception.vision.model import DEFAULT_MODEL_PATH, load_model
+from emotion_perception.vision.torch_inference import compile_for_cpu
 from training.export import export_onnx
 
 

@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from emotion_perception.feedback import NS_PER_S, Action, FeedbackConfig, FeedbackTracker, TimedReaction
-from emotion_perception.stats_store import StatsStore
+from emotion_perception.feedback.rule import NS_PER_S, Action, FeedbackConfig, FeedbackTracker, TimedReaction
+from emotion_perception.feedback.stats_store import StatsStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -38,11 +38,11 @@ from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray  # noqa: E402
-from emotion_perception.classifier import ValenceClassifier  # noqa: E402
-from emotion_perception.image_conversion import image_to_bgr8, numpy_to_image  # noqa: E402
-from emotion_perception.messages import reaction_to_msg, reactions_to_array  # noqa: E402
-from emotion_perception.nodes.perception_node import CONFIG_KEYS, PARAMETERS  # noqa: E402
-from emotion_perception.recognizer import EmotionRecognizer, RecognizerConfig  # noqa: E402
+from emotion_perception.ros.image_conversion import image_to_bgr8, numpy_to_image  # noqa: E402
+from emotion_perception.ros.messages import reaction_to_msg, reactions_to_array  # noqa: E402
+from emotion_perception.ros.perception_node import CONFIG_KEYS, PARAMETERS  # noqa: E402
+from emotion_perception.vision.classifier import ValenceClassifier  # noqa: E402
+from emotion_perception.vision.recognizer import EmotionRecognizer, RecognizerConfig  # noqa: E402
 
 DATA = ROOT / "test" / "data"
 ONE_FACE = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
@@ -198,7 +198,7 @@ def cross_process(rate: float, seconds: float, node: rclpy.node.Node) -> dict:
 
     sub = node.create_subscription(EmotionReactionArray, "/human/reactions", on_array, RELIABLE_10)
     perception = subprocess.Popen(
-        [sys.executable, "-m", "emotion_perception.nodes.perception_node", "--ros-args",
+        [sys.executable, "-m", "emotion_perception.ros.perception_node", "--ros-args",
          "--params-file", str(ROOT / "config" / "emotion_perception.yaml"), "-r", "image:=/camera/image_raw"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )

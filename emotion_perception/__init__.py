@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from emotion_perception.reaction import FaceReaction, Valence
 
 if TYPE_CHECKING:
-    from emotion_perception.recognizer import EmotionRecognizer
+    from emotion_perception.vision.recognizer import EmotionRecognizer
 
 __all__ = ["EmotionRecognizer", "FaceReaction", "Valence"]
 
 
 def __getattr__(name: str) -> object:
     if name == "EmotionRecognizer":
-        return importlib.import_module("emotion_perception.recognizer").EmotionRecognizer
+        return importlib.import_module("emotion_perception.vision.recognizer").EmotionRecognizer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,9 +25,9 @@ from rosgraph_msgs.msg import Clock
 
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
-from emotion_perception.messages import ns_to_stamp, stamp_to_ns
-from emotion_perception.nodes.action_feedback_node import PARAMETERS, ActionFeedbackNode
-from emotion_perception.stats_store import StatsStore, StatsStoreError
+from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError
+from emotion_perception.ros.action_feedback_node import PARAMETERS, ActionFeedbackNode
+from emotion_perception.ros.messages import ns_to_stamp, stamp_to_ns
 
 NS = 1_000_000_000
 RELIABLE = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)
@@ -261,7 +261,7 @@ def test_a_corrupt_database_stops_the_start_and_is_left_untouched(ros_context, t
         ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(db))
     assert db.read_bytes() == b"not a database at all" * 100
     result = subprocess.run(
-        [sys.executable, "-m", "emotion_perception.nodes.action_feedback_node", "--ros-args",
+        [sys.executable, "-m", "emotion_perception.ros.action_feedback_node", "--ros-args",
          "-p", f"stats_db_path:={db}"],
         env=os.environ, capture_output=True, text=True, timeout=30, check=False,
     )
@@ -319,7 +319,7 @@ def test_windows_follow_the_node_clock_under_sim_time(executor, ros_context, tmp
 def test_sigkill_loses_no_published_verdict(executor, ros_context, tmp_path: Path) -> None:
     db = tmp_path / "stats.db"
     args = [f"{k}:={v}" for k, v in {**FAST, "stats_db_path": db}.items()]
-    command = [sys.executable, "-m", "emotion_perception.nodes.action_feedback_node", "--ros-args"]
+    command = [sys.executable, "-m", "emotion_perception.ros.action_feedback_node", "--ros-args"]
     command += [a for arg in args for a in ("-p", arg)]
     process = subprocess.Popen(command, env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

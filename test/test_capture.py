@@ -13,11 +13,11 @@ from conftest import ROOT, wait_for
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 
-from emotion_perception.crop_dataset import CropWriter
-from emotion_perception.nodes.capture import CaptureNode, CaptureSession, main
-from emotion_perception.nodes.video_publisher import VideoPublisher
-from emotion_perception.recognizer import EmotionRecognizer
-from emotion_perception.terminal_keys import KeyReader
+from emotion_perception.tools.capture import CaptureNode, CaptureSession, main
+from emotion_perception.tools.crop_dataset import CropWriter
+from emotion_perception.tools.terminal_keys import KeyReader
+from emotion_perception.tools.video_publisher import VideoPublisher
+from emotion_perception.vision.recognizer import EmotionRecognizer
 from training.datasets import read_image_folder
 from training.relabel import ValenceMap
 

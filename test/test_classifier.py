@@ -14,9 +14,10 @@ import onnx
 import pytest
 import torch
 
-from emotion_perception.classifier import ValenceClassifier
-from emotion_perception.detection import YuNetDetector
-from emotion_perception.model import (
+from emotion_perception.reaction import CLASS_NAMES, Valence
+from emotion_perception.vision.classifier import ValenceClassifier
+from emotion_perception.vision.detection import YuNetDetector
+from emotion_perception.vision.model import (
     DEFAULT_MODEL_PATH,
     ModelCard,
     ModelLoadError,
@@ -24,9 +25,8 @@ from emotion_perception.model import (
     load_model,
     model_search_dirs,
 )
-from emotion_perception.model_card import WEIGHTS_SHA256_KEY
-from emotion_perception.preprocessing import face_crop, preprocess_faces
-from emotion_perception.reaction import CLASS_NAMES, Valence
+from emotion_perception.vision.model_card import WEIGHTS_SHA256_KEY
+from emotion_perception.vision.preprocessing import face_crop, preprocess_faces
 
 DATA = Path(__file__).parent / "data"
 NEG, POS = Valence.NEGATIVE.index, Valence.POSITIVE.index
@@ -162,7 +162,7 @@ def test_the_shipped_model_is_also_found_in_an_installed_share_dir(monkeypatch, 
 def test_shipped_model_runs_without_importing_torch() -> None:
     code = (
         "import sys, cv2\n"
-        "from emotion_perception.recognizer import EmotionRecognizer\n"
+        "from emotion_perception.vision.recognizer import EmotionRecognizer\n"
         "recognizer = EmotionRecognizer()\n"
         f"reactions = recognizer.run(cv2.imread({str(DATA / 'pexels_happy_330.jpg')!r}))\n"
         "assert len(reactions) == 1 and reactions[0].valence.name == 'POSITIVE', reactions\n"

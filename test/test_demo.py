@@ -9,7 +9,7 @@ import cv2
 import pytest
 from conftest import ROOT
 
-from emotion_perception.nodes.demo import DemoOptions, get_args_parser, run_demo
+from emotion_perception.tools.demo import DemoOptions, get_args_parser, run_demo
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
 

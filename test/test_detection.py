@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_perception.detection import DEFAULT_DETECTOR_PATH, Detection, DetectorLoadError, YuNetDetector
+from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, Detection, DetectorLoadError, YuNetDetector
 
 DATA = Path(__file__).parent / "data"
 FACE_FIXTURES = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emotion_perception.feedback import (
+from emotion_perception.feedback.rule import (
     Action,
     DropReason,
     FeedbackConfig,

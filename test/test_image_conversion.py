@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image
 
-from emotion_perception.image_conversion import (
+from emotion_perception.ros.image_conversion import (
     SUPPORTED_ENCODINGS,
     ImageConversionError,
     bgr8_to_compressed,

@@ -19,7 +19,7 @@ from conftest import ROOT
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from emotion_perception.parameter_file import load_node_parameters
+from emotion_perception.ros.parameter_file import load_node_parameters
 
 LAUNCH = ROOT / "launch" / "perception.launch.py"
 YAML = ROOT / "config" / "emotion_perception.yaml"

@@ -12,7 +12,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
-from emotion_perception.messages import reaction_from_msg, reaction_to_msg
+from emotion_perception.ros.messages import reaction_from_msg, reaction_to_msg
 
 
 def _reaction(i: int) -> EmotionReaction:

@@ -23,10 +23,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
-from emotion_perception.detection import DEFAULT_DETECTOR_PATH, DetectorLoadError
-from emotion_perception.image_conversion import bgr8_to_compressed, numpy_to_image
-from emotion_perception.model import DEFAULT_MODEL_PATH, ModelLoadError, card_path
-from emotion_perception.nodes.perception_node import PARAMETERS, PerceptionNode
+from emotion_perception.ros.image_conversion import bgr8_to_compressed, numpy_to_image
+from emotion_perception.ros.perception_node import PARAMETERS, PerceptionNode
+from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, DetectorLoadError
+from emotion_perception.vision.model import DEFAULT_MODEL_PATH, ModelLoadError, card_path
 
 DATA = Path(__file__).parent / "data"
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -339,7 +339,7 @@ def test_a_corrupt_model_fails_at_start_naming_the_file(ros_context: object, tmp
 
 def test_main_exits_non_zero_naming_a_missing_model(tmp_path: Path) -> None:
     missing = tmp_path / "missing_model.pt"
-    command = [sys.executable, "-m", "emotion_perception.nodes.perception_node"]
+    command = [sys.executable, "-m", "emotion_perception.ros.perception_node"]
     result = subprocess.run(
         [*command, "--ros-args", "-p", f"model_path:={missing}"],
         capture_output=True, text=True, timeout=120, cwd=ROOT, env=os.environ.copy(),

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_perception.crop_dataset import CropWriter
-from emotion_perception.detection import YuNetDetector
-from emotion_perception.preprocessing import InputSpec, face_crop, normalise, preprocess_crop, preprocess_faces
+from emotion_perception.tools.crop_dataset import CropWriter
+from emotion_perception.vision.detection import YuNetDetector
+from emotion_perception.vision.preprocessing import InputSpec, face_crop, normalise, preprocess_crop, preprocess_faces
 from training.datasets import FaceSet, read_image_folder
 from training.relabel import ValenceMap
 from training.train import FaceDataset

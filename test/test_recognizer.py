@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from emotion_perception import EmotionRecognizer, FaceReaction, Valence
-from emotion_perception.detection import Detection
-from emotion_perception.recognizer import VALENCE_COLOURS, RecognizerConfig
+from emotion_perception.vision.detection import Detection
+from emotion_perception.vision.recognizer import VALENCE_COLOURS, RecognizerConfig
 
 DATA = Path(__file__).parent / "data"
 EXPECTED = {

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from emotion_perception.preprocessing import InputSpec, face_crop, preprocess_faces
+from emotion_perception.vision.preprocessing import InputSpec, face_crop, preprocess_faces
 
 SPECS = (InputSpec(), InputSpec(size=32, grayscale=False, scale=1.4, shift_y=-0.1), InputSpec(size=8, scale=0.5))
 

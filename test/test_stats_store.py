@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion_perception.feedback import Action, ActionVerdict, Verdict
-from emotion_perception.stats_store import StatsStore, StatsStoreError
+from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
+from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError
 
 
 def verdict(action_id: str, name: str, kind: Verdict, delta: float = math.nan) -> ActionVerdict:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion_perception.detection import Detection
-from emotion_perception.tracking import FaceTracker, Track, centre_distance, iou
+from emotion_perception.vision.detection import Detection
+from emotion_perception.vision.tracking import FaceTracker, Track, centre_distance, iou
 
 
 def det(x: float, y: float, w: float = 100, h: float = 120, score: float = 0.9) -> Detection:

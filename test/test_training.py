@@ -16,10 +16,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from emotion_perception.crop_dataset import CropWriter
-from emotion_perception.detection import YuNetDetector
-from emotion_perception.model import load_model
-from emotion_perception.preprocessing import InputSpec
+from emotion_perception.tools.crop_dataset import CropWriter
+from emotion_perception.vision.detection import YuNetDetector
+from emotion_perception.vision.model import load_model
+from emotion_perception.vision.preprocessing import InputSpec
 from training import evaluate, train
 from training.datasets import (
     DatasetError,

@@ -16,9 +16,9 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import Image
 
-from emotion_perception.image_conversion import image_to_bgr8
-from emotion_perception.nodes.video_publisher import VideoPublisher
-from emotion_perception.video_source import VideoSource, VideoSourceError
+from emotion_perception.ros.image_conversion import image_to_bgr8
+from emotion_perception.tools.video_publisher import VideoPublisher
+from emotion_perception.tools.video_source import VideoSource, VideoSourceError
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
 

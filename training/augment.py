@@ -1,7 +1,7 @@
 """Training-time face sampling: detector-like box jitter through the core ``face_crop``, then photometrics.
 
 The jitter widths match how far YuNet's box wanders relative to the FER frame (see
-``emotion_perception.preprocessing``): ~7 % of the box side in centre and scale. Camera-like
+``emotion_perception.vision.preprocessing``): ~7 % of the box side in centre and scale. Camera-like
 degradations (blur, down/up-sampling, JPEG, noise) are applied with probability ``camera``.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emotion_perception.preprocessing import Box, InputSpec, face_crop
+from emotion_perception.vision.preprocessing import Box, InputSpec, face_crop
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.detection import YuNetDetector
-from training.datasets import read_fer_csv
-from training.relabel import ValenceMap
+from emotion_perception.vision.detection import YuNetDetector
+
+from .datasets import read_fer_csv
+from .relabel import ValenceMap
 
 
 def measure(faces: list[np.ndarray], upsample: int, pad: int, border: int) -> dict:

@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from emotion_perception.reaction import CLASS_NAMES
-from training.relabel import FER2013_NAMES, FERPLUS_COLUMNS, ValenceMap
+
+from .relabel import FER2013_NAMES, FERPLUS_COLUMNS, ValenceMap
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".webp", ".tif", ".tiff"}
 FER_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}

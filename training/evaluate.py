@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotion_perception.classifier import ValenceClassifier
-from emotion_perception.model import DEFAULT_MODEL_PATH
-from emotion_perception.preprocessing import preprocess_faces
-from training.datasets import FaceSet, deduplicate, read_dataset
-from training.metrics import classification_report, reliability_bins, softmax
-from training.plots import plot_confusion, plot_reliability
-from training.relabel import DEFAULT_MAP_PATH, ValenceMap
+from emotion_perception.vision.classifier import ValenceClassifier
+from emotion_perception.vision.model import DEFAULT_MODEL_PATH
+from emotion_perception.vision.preprocessing import preprocess_faces
+
+from .datasets import FaceSet, deduplicate, read_dataset
+from .metrics import classification_report, reliability_bins, softmax
+from .plots import plot_confusion, plot_reliability
+from .relabel import DEFAULT_MAP_PATH, ValenceMap
 
 ROOT = Path(__file__).resolve().parents[1]
 

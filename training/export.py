@@ -10,9 +10,9 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from emotion_perception import torch_inference
-from emotion_perception.model_card import file_sha256
-from emotion_perception.preprocessing import InputSpec
+from emotion_perception.vision import torch_inference
+from emotion_perception.vision.model_card import file_sha256
+from emotion_perception.vision.preprocessing import InputSpec
 
 TOLERANCE = 1e-4  #: max abs logit difference accepted between an export and the eager model
 

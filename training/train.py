@@ -33,16 +33,17 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from emotion_perception.classifier import mirror_average
-from emotion_perception.model import MODEL_FILENAME, ModelCard, build_model, card_path, load_card, load_model
-from emotion_perception.preprocessing import InputSpec, normalise, preprocess_faces
 from emotion_perception.reaction import CLASS_NAMES
-from training.augment import AugmentConfig, augmented_crop
-from training.datasets import FaceSet, concat, deduplicate, read_dataset, stratified_group_folds
-from training.export import export_onnx, export_torchscript
-from training.metrics import classification_report, fit_temperature, reliability_bins, softmax
-from training.plots import plot_confusion, plot_curves, plot_reliability
-from training.relabel import DEFAULT_MAP_PATH, ValenceMap
+from emotion_perception.vision.classifier import mirror_average
+from emotion_perception.vision.model import MODEL_FILENAME, ModelCard, build_model, card_path, load_card, load_model
+from emotion_perception.vision.preprocessing import InputSpec, normalise, preprocess_faces
+
+from .augment import AugmentConfig, augmented_crop
+from .datasets import FaceSet, concat, deduplicate, read_dataset, stratified_group_folds
+from .export import export_onnx, export_torchscript
+from .metrics import classification_report, fit_temperature, reliability_bins, softmax
+from .plots import plot_confusion, plot_curves, plot_reliability
+from .relabel import DEFAULT_MAP_PATH, ValenceMap
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -102,7 +102,7 @@ class NodeProcess:
         self.log_path = log_dir / f"{label}.log"
         given = {k: v for k, v in (params or {}).items() if v not in ("", None)}
         overrides = [a for k, v in given.items() for a in ("-p", f"{k}:={_param_text(v)}")]
-        self.command = [sys.executable, "-m", f"emotion_perception.nodes.{module}",
+        self.command = [sys.executable, "-m", f"emotion_perception.ros.{module}",
                         "--ros-args", "--params-file", str(PARAMS_FILE), *overrides]
         self.started = time.monotonic()
         with self.log_path.open("w") as log:

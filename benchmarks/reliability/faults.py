@@ -39,10 +39,10 @@ from benchmarks.reliability.common import (
 )
 from benchmarks.reliability.feedback_driver import SHORT_WINDOWS, Planner, database_ids, integrity
 from emotion_msgs.msg import EmotionReactionArray
-from emotion_perception.feedback import Action, ActionVerdict, Verdict
-from emotion_perception.image_conversion import numpy_to_image
-from emotion_perception.model import DEFAULT_MODEL_PATH, card_path
-from emotion_perception.stats_store import StatsStore
+from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
+from emotion_perception.feedback.stats_store import StatsStore
+from emotion_perception.ros.image_conversion import numpy_to_image
+from emotion_perception.vision.model import DEFAULT_MODEL_PATH, card_path
 
 START_TIMEOUT_S = 120.0
 

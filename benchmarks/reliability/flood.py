@@ -36,8 +36,8 @@ from benchmarks.reliability.common import (
 )
 from benchmarks.reliability.feedback_driver import Planner, database_ids
 from emotion_msgs.msg import EmotionReactionArray
-from emotion_perception.feedback import FeedbackConfig
-from emotion_perception.image_conversion import numpy_to_image
+from emotion_perception.feedback.rule import FeedbackConfig
+from emotion_perception.ros.image_conversion import numpy_to_image
 
 RSS_GROWTH_LIMIT_MB = 50.0
 PERCEPTION_NODE = "perception_node"

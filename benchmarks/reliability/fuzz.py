@@ -1,7 +1,7 @@
 """Fuzzed camera frames over real DDS into a perception node in its own process, with real faces between.
 
 Every generated message gets an expected outcome from the same rules the node applies (size
-limit, :mod:`emotion_perception.image_conversion`, ``min_face_size``): ``too_large``,
+limit, :mod:`emotion_perception.ros.image_conversion`, ``min_face_size``): ``too_large``,
 ``conversion``, ``too_small`` or ``processed``. Frames expected to be processed are sent one at a
 time (the next one only once the node answered), the others ``gap_s`` apart, so that the node
 keeps up; its diagnostics counters and the answers then account for every frame:
@@ -45,7 +45,7 @@ from benchmarks.reliability.common import (
     wait_ready,
 )
 from emotion_msgs.msg import EmotionReactionArray
-from emotion_perception.image_conversion import (
+from emotion_perception.ros.image_conversion import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_ENCODINGS,
     ImageConversionError,

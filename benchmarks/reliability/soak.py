@@ -31,9 +31,9 @@ from benchmarks.reliability.common import (
 )
 from benchmarks.reliability.feedback_driver import Planner, database_ids
 from benchmarks.reliability.fuzz import Answers
-from emotion_perception.feedback import FeedbackConfig
-from emotion_perception.image_conversion import numpy_to_image
-from emotion_perception.video_source import default_clip_path
+from emotion_perception.feedback.rule import FeedbackConfig
+from emotion_perception.ros.image_conversion import numpy_to_image
+from emotion_perception.tools.video_source import default_clip_path
 
 #: Projected growth over 30 min above which a trend counts as a leak / a drift.
 RSS_TREND_LIMIT_MB_PER_30_MIN = 50.0

@@ -11,7 +11,7 @@ except ImportError:
     PackageNotFoundError = LookupError
 
 PACKAGE = "emotion_perception"
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 def package_file(*parts: str) -> Path:

@@ -9,9 +9,9 @@ from sensor_msgs.msg import RegionOfInterest
 from std_msgs.msg import Header
 
 from emotion_msgs.msg import ActionFeedback, ActionStats, EmotionReaction, EmotionReactionArray, RobotAction
-from emotion_perception.feedback import NS_PER_S, Action, ActionVerdict, TimedReaction
+from emotion_perception.feedback.rule import NS_PER_S, Action, ActionVerdict, TimedReaction
+from emotion_perception.feedback.stats_store import ActionStatsRow
 from emotion_perception.reaction import FaceReaction, Valence
-from emotion_perception.stats_store import ActionStatsRow
 
 
 def reaction_to_msg(reaction: FaceReaction, header: Header) -> EmotionReaction:

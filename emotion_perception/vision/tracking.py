@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emotion_perception.detection import Detection
+from emotion_perception.vision.detection import Detection
 
 Box = tuple[float, float, float, float]
 

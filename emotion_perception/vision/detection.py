@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 #: The package's ``models/`` folder (next to the Python package in the source tree and the symlink install).
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 #: The shipped YuNet ONNX (Apache-2.0, see models/LICENSE.yunet).
 DEFAULT_DETECTOR_PATH = MODELS_DIR / "face_detection_yunet_2023mar.onnx"
 #: YuNet needs a few strides of pixels; smaller frames cannot hold a detectable face (px).

@@ -30,18 +30,18 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
-from emotion_perception.detection import DetectorLoadError
-from emotion_perception.image_conversion import (
+from emotion_perception.ros.image_conversion import (
     DEFAULT_MAX_PIXELS,
     ImageConversionError,
     compressed_to_bgr8,
     image_to_bgr8,
     numpy_to_image,
 )
-from emotion_perception.messages import reaction_to_msg, reactions_to_array
-from emotion_perception.model_card import ModelLoadError
-from emotion_perception.nodes.parameter_table import ParameterSpec, parameter_descriptor
-from emotion_perception.recognizer import EmotionRecognizer, RecognizerConfig
+from emotion_perception.ros.messages import reaction_to_msg, reactions_to_array
+from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
+from emotion_perception.vision.detection import DetectorLoadError
+from emotion_perception.vision.model_card import ModelLoadError
+from emotion_perception.vision.recognizer import EmotionRecognizer, RecognizerConfig
 
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
 PARAMETERS: dict[str, ParameterSpec] = {

@@ -5,19 +5,19 @@ Backends: ``onnxruntime`` (default), ``torchscript`` (trace + freeze + optimize_
 threads and degraded least under load (``benchmarks/classifier_speed.py``). With onnxruntime and a
 matching ``<model>.onnx`` beside the ``.pt`` (the shipped model has one; training writes one), torch
 is never imported: that keeps about 480 MB out of the perception node. Otherwise the model is loaded
-with torch (:mod:`emotion_perception.torch_inference`), exported in memory or compiled.
+with torch (:mod:`emotion_perception.vision.torch_inference`), exported in memory or compiled.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from emotion_perception.model_card import (
+from emotion_perception.reaction import CLASS_NAMES
+from emotion_perception.vision.model_card import (
     DEFAULT_MODEL_PATH,
     WEIGHTS_SHA256_KEY,
     ModelLoadError,
@@ -25,16 +25,10 @@ from emotion_perception.model_card import (
     load_card,
     onnx_path,
 )
-from emotion_perception.preprocessing import Box, preprocess_crop, preprocess_faces
-from emotion_perception.reaction import CLASS_NAMES
+from emotion_perception.vision.onnx_session import ORT_LOAD_ERRORS, onnx_session
+from emotion_perception.vision.preprocessing import Box, preprocess_crop, preprocess_faces
 
 BACKENDS = ("onnxruntime", "torchscript", "eager")
-#: What onnxruntime raises for a file it cannot load.
-_ORT_LOAD_ERRORS = (
-    ort.capi.onnxruntime_pybind11_state.Fail,
-    ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
-    ort.capi.onnxruntime_pybind11_state.InvalidGraph,
-)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -53,15 +47,6 @@ def mirror_average(logits: np.ndarray, mirrored_logits: np.ndarray) -> np.ndarra
     return np.log((softmax(logits) + softmax(mirrored_logits)) / 2).astype(np.float32)
 
 
-def onnx_session(model: bytes | str | Path, threads: int) -> ort.InferenceSession:
-    """An onnxruntime CPU session with ``threads`` intra-op threads."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
-                                providers=["CPUExecutionProvider"])
-
-
 def matching_onnx_session(model_path: Path, threads: int) -> ort.InferenceSession | None:
     """A session of ``model_path``'s ONNX export when it exists and was made from these exact weights."""
     exported = onnx_path(model_path)
@@ -69,7 +54,7 @@ def matching_onnx_session(model_path: Path, threads: int) -> ort.InferenceSessio
         return None
     try:
         session = onnx_session(exported, threads)
-    except _ORT_LOAD_ERRORS as exc:
+    except ORT_LOAD_ERRORS as exc:
         raise ModelLoadError(f"ONNX model {exported} is corrupt: {exc}") from exc
     made_from = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_SHA256_KEY)
     return session if made_from == file_sha256(model_path) else None
@@ -115,12 +100,12 @@ class ValenceClassifier:
             self._run = lambda batch: session.run(None, {"input": batch})[0]
         else:
             # torch only now: importing it costs ~480 MB that the ONNX path never needs.
-            torch_inference = importlib.import_module("emotion_perception.torch_inference")
+            from emotion_perception.vision import torch_inference
             try:
                 self._run = torch_inference.TorchModelRunner(path, self.backend, device, threads)
             except ModelLoadError:
                 raise
-            except (RuntimeError, *_ORT_LOAD_ERRORS) as exc:
+            except (RuntimeError, *ORT_LOAD_ERRORS) as exc:
                 raise ModelLoadError(f"model {path} could not be compiled: {exc}") from exc
 
     def logits_batch(self, batch: np.ndarray) -> np.ndarray:

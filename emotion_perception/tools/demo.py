@@ -38,18 +38,18 @@ from std_msgs.msg import Header
 
 from emotion_msgs.msg import ActionFeedback, EmotionReactionArray, RobotAction
 from emotion_msgs.srv import GetActionStats
-from emotion_perception.annotated_video import AnnotatedVideoWriter
-from emotion_perception.detection import DetectorLoadError
-from emotion_perception.feedback import FeedbackConfig, Verdict, seconds_to_ns
-from emotion_perception.messages import reaction_from_msg, stamp_to_ns
-from emotion_perception.model_card import ModelLoadError
-from emotion_perception.nodes.action_feedback_node import ActionFeedbackNode
-from emotion_perception.nodes.perception_node import PerceptionNode
-from emotion_perception.nodes.video_publisher import VideoPublisher
-from emotion_perception.package_files import package_file
-from emotion_perception.parameter_file import load_node_parameters
-from emotion_perception.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
-from emotion_perception.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
+from emotion_perception.feedback.rule import FeedbackConfig, Verdict, seconds_to_ns
+from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
+from emotion_perception.ros.messages import reaction_from_msg, stamp_to_ns
+from emotion_perception.ros.parameter_file import load_node_parameters
+from emotion_perception.ros.perception_node import PerceptionNode
+from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
+from emotion_perception.tools.package_files import package_file
+from emotion_perception.tools.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
+from emotion_perception.tools.video_publisher import VideoPublisher
+from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
+from emotion_perception.vision.detection import DetectorLoadError
+from emotion_perception.vision.model_card import ModelLoadError
 
 #: Robot actions scripted on the packaged clip (seconds into it): one while she cries, one just
 #: before she turns from sad to happy (≈ 9.5 s), one while she laughs at the end.

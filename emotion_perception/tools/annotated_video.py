@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from emotion_perception.reaction import FaceReaction
-from emotion_perception.recognizer import EmotionRecognizer
-from emotion_perception.timeline_plot import ActionMark, VerdictMark
+from emotion_perception.tools.timeline_plot import ActionMark, VerdictMark
+from emotion_perception.vision.recognizer import EmotionRecognizer
 
 #: How long (s of video) a banner stays on screen.
 ACTION_BANNER_S = 2.0

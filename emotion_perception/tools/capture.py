@@ -10,7 +10,7 @@ Keys (``--keys``, in a terminal; nothing is written until a label key is pressed
     p = positive   n = neutral   g = negative   u = unlabelled   space = pause   q = quit
 
     ros2 run emotion_perception capture --keys --out ~/crops --ros-args -r image:=/camera/image_raw
-    make shell; python -m emotion_perception.nodes.capture --video session.mp4 --label positive --every 5
+    make shell; python -m emotion_perception.tools.capture --video session.mp4 --label positive --every 5
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from rclpy.qos import qos_profile_sensor_data
 from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CompressedImage, Image
 
-from emotion_perception.crop_dataset import LABELS, UNLABELLED, CropWriter
-from emotion_perception.image_conversion import ImageConversionError, compressed_to_bgr8, image_to_bgr8
-from emotion_perception.recognizer import EmotionRecognizer
-from emotion_perception.terminal_keys import KeyReader
-from emotion_perception.video_source import VideoSource, VideoSourceError
+from emotion_perception.ros.image_conversion import ImageConversionError, compressed_to_bgr8, image_to_bgr8
+from emotion_perception.tools.crop_dataset import LABELS, UNLABELLED, CropWriter
+from emotion_perception.tools.terminal_keys import KeyReader
+from emotion_perception.tools.video_source import VideoSource, VideoSourceError
+from emotion_perception.vision.recognizer import EmotionRecognizer
 
 #: Key -> label folder (None = pause) when labelling with ``--keys``.
 KEY_LABELS: dict[str, str | None] = {"p": "positive", "n": "neutral", "g": "negative", "u": UNLABELLED, " ": None}

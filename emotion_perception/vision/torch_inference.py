@@ -16,9 +16,9 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from emotion_perception.classifier import onnx_session
-from emotion_perception.model import load_model
-from emotion_perception.model_card import WEIGHTS_SHA256_KEY
+from emotion_perception.vision.model import load_model
+from emotion_perception.vision.model_card import WEIGHTS_SHA256_KEY
+from emotion_perception.vision.onnx_session import onnx_session
 
 
 def export_onnx(model: nn.Module, channels: int, size: int, weights_sha256: str = "") -> bytes:

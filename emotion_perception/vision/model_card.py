@@ -14,8 +14,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from emotion_perception.preprocessing import InputSpec
 from emotion_perception.reaction import CLASS_NAMES
+from emotion_perception.vision.preprocessing import InputSpec
 
 PACKAGE = "emotion_perception"
 MODEL_FILENAME = "valence_model.pt"
@@ -104,7 +104,7 @@ def file_sha256(path: str | Path) -> str:
 
 def model_search_dirs() -> list[Path]:
     """Where the shipped model may live: the source tree, then installed ament share dirs."""
-    dirs = [Path(__file__).resolve().parents[1] / "models"]
+    dirs = [Path(__file__).resolve().parents[2] / "models"]
     for parent in Path(__file__).resolve().parents:
         dirs.append(parent / "share" / PACKAGE / "models")
     prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]

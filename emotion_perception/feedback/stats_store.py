@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_perception.feedback import ActionVerdict, Verdict
+from emotion_perception.feedback.rule import ActionVerdict, Verdict
 
 #: Marks a database as this store's (PRAGMA application_id, "EPAF") and its schema version.
 APPLICATION_ID = 0x45504146

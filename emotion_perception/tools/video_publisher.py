@@ -25,8 +25,8 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from emotion_perception.image_conversion import numpy_to_image
-from emotion_perception.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
+from emotion_perception.ros.image_conversion import numpy_to_image
+from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
 
 #: Rate (Hz) used when neither the ``rate`` parameter nor the source gives one.
 FALLBACK_RATE_HZ = 30.0

@@ -1,7 +1,7 @@
 """Face crops written as an ImageFolder tree (``positive/ neutral/ negative/`` or ``unlabelled/``), no ROS.
 
 ``train --finetune`` reads the labelled folders. Crops are the classifier's input geometry
-(:func:`emotion_perception.preprocessing.face_crop` with the model's ``InputSpec``), saved as PNG.
+(:func:`emotion_perception.vision.preprocessing.face_crop` with the model's ``InputSpec``), saved as PNG.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.preprocessing import Box, InputSpec, face_crop
 from emotion_perception.reaction import CLASS_NAMES
+from emotion_perception.vision.preprocessing import Box, InputSpec, face_crop
 
 UNLABELLED = "unlabelled"
 #: Folder names a crop may go to: the three classes, or unlabelled (to sort later).

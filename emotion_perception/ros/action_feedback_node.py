@@ -4,7 +4,7 @@ Subscribes ``/robot/action`` (``RobotAction``) and ``/human/reaction`` (``Emotio
 reliable; publishes one ``ActionFeedback`` per action on ``/human/action_feedback`` once its response
 window has closed (checked by a timer on the node clock, so ``use_sim_time`` and bag replay work),
 after writing the verdict to the sqlite store; serves ``~/get_action_stats`` and publishes
-``/diagnostics`` at 1 Hz. The verdict rule is in :mod:`emotion_perception.feedback`.
+``/diagnostics`` at 1 Hz. The verdict rule is in :mod:`emotion_perception.feedback.rule`.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
-from emotion_perception.feedback import ActionVerdict, DropReason, FeedbackConfig, FeedbackTracker
-from emotion_perception.messages import (
+from emotion_perception.feedback.rule import ActionVerdict, DropReason, FeedbackConfig, FeedbackTracker
+from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError
+from emotion_perception.ros.messages import (
     action_from_msg,
     stats_to_msg,
     timed_reaction_from_msg,
     verdict_to_msg,
 )
-from emotion_perception.nodes.parameter_table import ParameterSpec, parameter_descriptor
-from emotion_perception.stats_store import StatsStore, StatsStoreError
+from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 
 NODE_NAME = "action_feedback_node"
 _D = FeedbackConfig()

@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-#: Colour (matplotlib) per verdict name, as in emotion_perception.feedback.Verdict.
+#: Colour (matplotlib) per verdict name, as in emotion_perception.feedback.rule.Verdict.
 VERDICT_COLOURS: dict[str, str] = {
     "WELL_RECEIVED": "tab:green",
     "NEUTRAL": "tab:gray",

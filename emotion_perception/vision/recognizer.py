@@ -19,10 +19,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.classifier import ValenceClassifier
-from emotion_perception.detection import Detection, FaceDetector, YuNetDetector
 from emotion_perception.reaction import FaceReaction, Valence
-from emotion_perception.tracking import FaceTracker, Track
+from emotion_perception.vision.classifier import ValenceClassifier
+from emotion_perception.vision.detection import Detection, FaceDetector, YuNetDetector
+from emotion_perception.vision.tracking import FaceTracker, Track
 
 #: Box colour (BGR) per valence in :meth:`EmotionRecognizer.annotate`.
 VALENCE_COLOURS: dict[Valence, tuple[int, int, int]] = {

@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from emotion_perception.model_card import (
+from emotion_perception.reaction import CLASS_NAMES
+from emotion_perception.vision.model_card import (
     DEFAULT_MODEL_PATH,
     MODEL_FILENAME,
     ModelCard,
@@ -19,7 +20,6 @@ from emotion_perception.model_card import (
     load_card,
     model_search_dirs,
 )
-from emotion_perception.reaction import CLASS_NAMES
 
 __all__ = [
     "ARCHITECTURES", "DEFAULT_MODEL_PATH", "MODEL_FILENAME", "ModelCard", "ModelLoadError", "ValenceNet",

@@ -1,0 +1,1 @@
+"""Action feedback core (no ROS): the pure action/reaction pairing rule and the verdict store."""

@@ -1,1 +1,0 @@
-"""Thin ROS 2 nodes over the emotion_perception core library."""

@@ -1,0 +1,1 @@
+"""The ROS 2 layer: thin nodes, message and image conversion, parameter tables. Only this layer imports rclpy."""

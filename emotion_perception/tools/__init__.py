@@ -1,0 +1,1 @@
+"""Tools around the core: the demo, face capture, the video camera stand-in, annotated video and plots."""
