@@ -66,7 +66,9 @@ system_ros2=$(command -v ros2 || true)
 if [[ "$system_ros2" == /opt/ros/* ]] && python3 -c 'import launch, sys; sys.exit(not launch.__file__.startswith("/opt/ros/"))' 2>/dev/null; then
   echo "setup: ros2 and launch from the sourced ROS 2 install ($(dirname "$(dirname "$system_ros2")"))"
 elif ls "${archive_paths[@]}" >/dev/null 2>&1; then
-  tools_hash=$( (sha256sum "${archive_paths[@]}" | cut -d' ' -f1; echo "${tool_packages[*]} $req_hash") | sha256sum | cut -d' ' -f1)
+  # Rebuilt when the sources or the ROS wheels change, not for every other pin.
+  tools_hash=$( (sha256sum "${archive_paths[@]}" | cut -d' ' -f1; echo "${tool_packages[*]}"; grep '^ros-' "$constraints") \
+    | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$tools/.build.sha" 2>/dev/null)" != "$tools_hash" ]; then
     echo "setup: colcon build of the vendored ros2 CLI, launch and hri_msgs from $vendor_dir (about a minute)"
     rm -rf "$tools"
