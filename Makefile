@@ -7,12 +7,17 @@ ROOT := $(abspath .)
 # Every node started from here stays on this host, on a DDS domain of its own per run.
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( $$$$ % 90 + 10 )))
-# Fast DDS 3 (Kilted) reads the first name, Fast DDS 2.14 (Jazzy) only the second.
-export FASTDDS_DEFAULT_PROFILES_FILE := $(ROOT)/config/fastdds_shm.xml
-export FASTRTPS_DEFAULT_PROFILES_FILE := $(FASTDDS_DEFAULT_PROFILES_FILE)
-export PYTHONDONTWRITEBYTECODE := 1
 # The ROS 2 distribution to set up and run against: kilted (.venv, install/) or jazzy (.venv-jazzy, install-jazzy/).
 export ROS_DISTRO ?= kilted
+# Fast DDS 3 (Kilted) reads FASTDDS_DEFAULT_PROFILES_FILE and warns on every node when the old name is set;
+# Fast DDS 2.14 (Jazzy) reads only FASTRTPS_DEFAULT_PROFILES_FILE.
+export FASTDDS_DEFAULT_PROFILES_FILE := $(ROOT)/config/fastdds_shm.xml
+ifeq ($(ROS_DISTRO),jazzy)
+export FASTRTPS_DEFAULT_PROFILES_FILE := $(FASTDDS_DEFAULT_PROFILES_FILE)
+else
+unexport FASTRTPS_DEFAULT_PROFILES_FILE
+endif
+export PYTHONDONTWRITEBYTECODE := 1
 VENV := $(ROOT)/.venv$(if $(filter jazzy,$(ROS_DISTRO)),-jazzy)
 RUN := source $(VENV)/activate-ros &&
 ARGS ?=

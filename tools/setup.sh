@@ -70,7 +70,7 @@ elif ls "${archive_paths[@]}" >/dev/null 2>&1; then
   tools_hash=$( (sha256sum "${archive_paths[@]}" | cut -d' ' -f1; echo "${tool_packages[*]}"; grep '^ros-' "$constraints") \
     | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$tools/.build.sha" 2>/dev/null)" != "$tools_hash" ]; then
-    echo "setup: colcon build of the vendored ros2 CLI, launch and hri_msgs from $vendor_dir (about a minute)"
+    echo "setup: colcon build of the vendored ros2 CLI, launch and hri_msgs from $vendor_dir (35 s on 2 idle cores, minutes under load)"
     rm -rf "$tools"
     mkdir -p "$tools/src" "$tools/log"
     for archive in "${archives[@]}"; do tar -xzf "$vendor_dir/$archive.tar.gz" -C "$tools/src"; done

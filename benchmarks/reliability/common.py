@@ -57,8 +57,7 @@ def check_environment() -> None:
 def node_environment() -> dict[str, str]:
     """The environment of a node under test: this process's, plus the shared-memory Fast DDS profile."""
     check_environment()
-    return {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(SHM_PROFILE),
-            "FASTRTPS_DEFAULT_PROFILES_FILE": str(SHM_PROFILE), "PYTHONUNBUFFERED": "1",
+    return {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(SHM_PROFILE), "PYTHONUNBUFFERED": "1",
             "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
 
 
