@@ -63,13 +63,26 @@ class PostgresServer:
         self.folder = Path(tempfile.mkdtemp(prefix="ep_pg_"))
         if self._user:
             os.chown(self.folder, self._user.pw_uid, self._user.pw_gid)
-            if not self._can_run():  # e.g. binaries inside a root-only home: give the user its own copy
-                shutil.copytree(self.bindir.parent, self.folder / "pginstall", symlinks=True)
-                self.bindir = self.folder / "pginstall" / "bin"
+            if not self._can_run():
+                self._copy_install()
         self.data = self.folder / "data"
         self.socket_dir = self.folder
         self.url = self.database_url("verdicts")
         self.admin_url = self.database_url("postgres")
+
+    def _copy_install(self) -> None:
+        """Binaries the server user cannot reach (a root-only home): its own copy, with a wheel's bundled libs.
+
+        Wheel binaries find their libraries at ``$ORIGIN/../../../<package>.libs``; the copy keeps that layout.
+        """
+        install = self.bindir.parent
+        copy = self.folder / "pg" / "package" / install.name
+        shutil.copytree(install, copy, symlinks=True)
+        for libs in install.parent.parent.glob("*.libs"):
+            shutil.copytree(libs, self.folder / "pg" / libs.name, symlinks=True)
+        for path in [self.folder / "pg", *(self.folder / "pg").rglob("*")]:
+            os.chown(path, self._user.pw_uid, self._user.pw_gid, follow_symlinks=False)
+        self.bindir = copy / "bin"
 
     def _can_run(self) -> bool:
         try:
