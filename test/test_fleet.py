@@ -1,7 +1,8 @@
-"""A fleet on one PostgreSQL server: action-feedback nodes as separate robots (processes) over real DDS.
+"""A fleet: action-feedback nodes as separate robots over real DDS, sharing one database.
 
-Three robots write 1,000 verdicts each concurrently while the server is stopped and started in the
-middle; a node is SIGKILLed with the server up and with it down; a server down at start stops the node.
+On a real PostgreSQL server three robots (processes) write 1,000 verdicts each concurrently while the
+server is stopped and started in the middle; a node is SIGKILLed with the server up and with it down;
+a server down at start stops the node. Two robots can also share one sqlite file.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import pytest
 import rclpy
 from conftest import wait_for
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from test_action_feedback_node import FAST, action, reaction
 
 from benchmarks.postgres_server import PostgresServer, server_or_skip
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
+from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
 
 NS = 1_000_000_000
 ALL = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
@@ -254,3 +257,27 @@ def test_a_server_down_at_start_stops_the_node_with_one_line(tmp_path: Path) -> 
     lines = [line for line in result.stderr.splitlines() if "action_feedback_node" in line]
     assert len(lines) == 1 and f"cannot start: cannot connect to PostgreSQL {url}: " in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_two_robots_sharing_one_sqlite_file_get_their_own_and_the_fleet_stats(
+    executor, ros_context, tmp_path: Path
+) -> None:
+    db = tmp_path / "shared.db"
+    for robot in ("robot_x", "robot_y"):
+        params = {**WINDOWS, "stats_db_url": f"sqlite://{db}"}
+        executor.add_node(ActionFeedbackNode(
+            context=ros_context, namespace=robot, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]
+        ))
+    fleet = Fleet(ros_context, executor, ["robot_x", "robot_y"])
+    fleet.connect()
+    fleet.drive(4, ["robot_x"], period=0.7)  # apart: each action judged on its own reactions
+    fleet.drive(2, ["robot_y"], period=0.7)
+    assert wait_for(lambda: fleet.total_heard() == 6, timeout=30.0)
+    mine = served(fleet.stats("robot_x", "get_action_stats"))
+    assert mine == tally(list(fleet.heard["robot_x"].values())) and sum(c[0] for c in mine.values()) == 4
+    everyone = tally([v for heard in fleet.heard.values() for v in heard.values()])
+    assert served(fleet.stats("robot_y", "get_fleet_action_stats")) == everyone
+    assert {v.verdict for v in fleet.heard["robot_x"].values()} == {
+        ActionFeedback.WELL_RECEIVED, ActionFeedback.BADLY_RECEIVED, ActionFeedback.NEUTRAL, ActionFeedback.UNKNOWN
+    }
+    assert fleet.health["robot_x"]["db_connected"] == "True" and fleet.health["robot_y"]["db_queued"] == "0"
