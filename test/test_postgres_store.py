@@ -154,6 +154,8 @@ def test_a_server_down_at_start_is_one_clear_line(tmp_path: Path) -> None:
 def test_a_password_in_the_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StatsStoreError, match="carries a password; give it through PGPASSWORD"):
         open_store("postgresql://fleet:s3cret@db.example/verdicts", "robot_a", str(tmp_path / "o.db"))
+    with pytest.raises(StatsStoreError, match="carries a password"):
+        open_store("postgresql://db.example/verdicts?password=s3cret", "robot_a", str(tmp_path / "o.db"))
     with pytest.raises(StatsStoreError, match="unsupported stats database URL"):
         open_store("mysql://db/verdicts", "robot_a")
 

@@ -41,6 +41,9 @@ from emotion_perception.feedback.store_schema import (
 
 #: pg_advisory_xact_lock key held while the schema is checked or migrated ("EPAF").
 _MIGRATION_LOCK = 0x45504146
+#: A server host that vanishes (Wi-Fi gone, no TCP reset) is noticed in about 10 s, not the kernel's minutes.
+_TCP_LIVENESS = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+                 "tcp_user_timeout": 10_000}
 #: Rows written per transaction when the outbox is drained.
 _DRAIN_BATCH = 500
 
@@ -99,7 +102,7 @@ class PostgresStore:
         try:
             conn = psycopg.connect(
                 self.location, autocommit=True, connect_timeout=self._connect_timeout,
-                application_name=f"emotion_perception {self.robot_id}"[:63],
+                application_name=f"emotion_perception {self.robot_id}"[:63], **_TCP_LIVENESS,
             )
         except psycopg.Error as e:
             raise StatsStoreError(f"cannot connect to PostgreSQL {self.location}: {one_line(e)}") from e
