@@ -115,7 +115,11 @@ class PostgresStore:
                         f"PostgreSQL {self.location} has verdict schema {version}, newer than this "
                         f"emotion_perception's {SCHEMA_VERSION}; left untouched"
                     )
-                for statement, params in migration(POSTGRES, version, self.robot_id, time.time_ns()):
+                try:
+                    steps = migration(POSTGRES, version, self.robot_id, time.time_ns())
+                except ValueError as e:
+                    raise StatsStoreError(f"PostgreSQL {self.location}: {e}; left untouched") from e
+                for statement, params in steps:
                     conn.execute(statement, params)
         except BaseException as e:
             conn.close()
