@@ -28,8 +28,13 @@ ROSDEP_KEYS: dict[str, str | None] = {
     "pytest": "python3-pytest",
     "hypothesis": "python3-hypothesis",
     "catkin_pkg": "python3-catkin-pkg-modules",
+    "psycopg": "python3-psycopg",
 }
-OWN = {"emotion_perception", "emotion_perception_training", "training", "benchmarks", "conftest"}
+# Test dependencies that are programs the tests start, not imports.
+PROGRAM_TEST_DEPENDS = {"postgresql"}
+# This repository's own modules, the tests' helpers among them.
+OWN = {"emotion_perception", "emotion_perception_training", "training", "benchmarks",
+       *(path.stem for path in (ROOT / "test").glob("*.py"))}
 
 
 def imported_modules(*folders: str) -> set[str]:
@@ -65,7 +70,7 @@ def test_exec_depends_are_exactly_what_the_package_imports(package) -> None:
 
 def test_test_depends_cover_what_the_tests_import(package) -> None:
     runtime = {dep.name for dep in package.exec_depends}
-    declared = {dep.name for dep in package.test_depends}
+    declared = {dep.name for dep in package.test_depends} - PROGRAM_TEST_DEPENDS
     assert keys_for(imported_modules("test")) - runtime == declared
 
 
