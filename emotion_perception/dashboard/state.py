@@ -130,7 +130,7 @@ class DashboardState:
             self._frames.popleft()
 
     def _observe_stamp(self, stamp: float) -> None:
-        """Track the newest stamp; a jump back by more than TIME_RESET_S clears the timeline (new epoch)."""
+        """Track the newest frame stamp; a jump back by more than TIME_RESET_S clears the timeline (new epoch)."""
         if stamp < self._newest_stamp - TIME_RESET_S:
             self._frames.clear()
             self._actions.clear()
@@ -155,7 +155,6 @@ class DashboardState:
 
     def add_action(self, action: ActionEvent) -> None:
         with self._lock:
-            self._observe_stamp(action.stamp)
             self._actions.append((self._next(), action))
 
     def add_verdict(self, verdict: VerdictEvent) -> None:
