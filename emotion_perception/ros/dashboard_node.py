@@ -206,13 +206,13 @@ class DashboardNode(Node):
         now = time.monotonic()
         if now - self._last_frame < 1.0 / self.get_parameter("camera_fps").value:
             return
-        self._last_frame = now
         try:
             frame = image_to_bgr8(msg)
         except ImageConversionError as exc:
             self.camera_drops += 1
             self.get_logger().warning(f"camera frame dropped: {exc}", throttle_duration_sec=5.0)
             return
+        self._last_frame = now  # a bad frame does not hold back the next good one
         width = self.get_parameter("camera_width").value
         if frame.shape[1] > width:
             frame = cv2.resize(frame, (width, round(frame.shape[0] * width / frame.shape[1])),
