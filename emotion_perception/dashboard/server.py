@@ -14,9 +14,20 @@ from emotion_perception.dashboard.access import AccessPolicy
 from emotion_perception.dashboard.app import create_app
 from emotion_perception.dashboard.hub import ClientHub
 
+#: uvicorn logs this error after every WebSocket refused with an HTTP status (401, 403, 503), although the
+#: refusal was sent as intended; it is noise here, where every socket is either accepted or refused.
+REFUSAL_NOISE = "ASGI callable returned without completing handshake."
 #: Largest message a page may send (it sends only tiny camera on/off messages).
 MAX_CLIENT_MESSAGE = 4096
 START_TIMEOUT_S = 15.0
+
+
+class _DropRefusalNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != REFUSAL_NOISE
+
+
+logging.getLogger("uvicorn.error").addFilter(_DropRefusalNoise())
 
 
 class DashboardServerError(RuntimeError):
