@@ -106,6 +106,7 @@ function renderChart() {
     dashboard.plotFaces = key;
     dashboard.plot = new uPlot({
       width: Math.max(box.clientWidth, 300), height: 280,
+      legend: { show: false },  // #faces below lists each face with its colour and latest valence
       scales: { x: { time: true, auto: false }, y: { auto: false, range: [-1, 1] } },
       axes: [{}, { label: "valence", values: (u, ticks) => ticks.map((t) => fmt(t, 1)) }],
       series: [{ value: (u, v) => (v === null ? "–" : clock(v)) },
