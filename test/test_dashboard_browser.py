@@ -26,9 +26,9 @@ try:
     from selenium.webdriver.chrome.service import Service
 except ImportError:  # pragma: no cover - selenium is in requirements.txt
     webdriver = None
-if webdriver is None or not CHROMIUM or not CHROMEDRIVER:
-    pytest.skip("no headless browser: install Debian's chromium and chromium-driver (tools/install_browser.sh)"
-                " and selenium", allow_module_level=True)
+NO_BROWSER = None if webdriver is not None and CHROMIUM and CHROMEDRIVER else (
+    "no headless browser: install Debian's chromium and chromium-driver (tools/install_browser.sh) and selenium")
+pytestmark = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 
 OUT = ROOT / "out" / "dashboard"
 FACE_SERIES_JS = """

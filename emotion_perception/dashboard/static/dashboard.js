@@ -35,7 +35,8 @@ function applySnapshot(msg) {
   model.camera = msg.camera;
   model.frames = msg.frames.map(([, t, row]) => [t, row]);
   model.actions = new Map(msg.actions.map((a) => [a.action_id, a]));
-  model.verdicts = new Map(msg.verdicts.map((v) => [v.action_id, v]));
+  model.verdicts = new Map();
+  msg.verdicts.forEach(addVerdict);
   model.stats = msg.stats;
   model.health = msg.health;
   $("history").textContent = String(msg.history_s);
@@ -46,13 +47,20 @@ function applyUpdate(msg) {
   const fresh = (item) => item.seq > model.seq;
   for (const [seq, t, row] of msg.frames || []) if (seq > model.seq) model.frames.push([t, row]);
   for (const a of (msg.actions || []).filter(fresh)) model.actions.set(a.action_id, a);
-  for (const v of (msg.verdicts || []).filter(fresh)) model.verdicts.set(v.action_id, v);
+  (msg.verdicts || []).filter(fresh).forEach(addVerdict);
   if (msg.stats) model.stats = msg.stats;
   if (msg.health) model.health = msg.health;
   model.seq = Math.max(model.seq, msg.seq);
   const newest = latestStamp();
   while (model.frames.length && model.frames[0][0] < newest - model.historyS) model.frames.shift();
   renderAll();
+}
+
+function addVerdict(v) {
+  model.verdicts.set(v.action_id, v);
+  if (!model.actions.has(v.action_id)) {  // its action came before this page opened (or was lost)
+    model.actions.set(v.action_id, { action_id: v.action_id, name: v.name, stamp: v.action_stamp, duration: 0 });
+  }
 }
 
 function latestStamp() {
