@@ -146,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             if child is not None:
                 child.wait(timeout=30)
     finally:
-        executor.shutdown(timeout_sec=5.0)
         for node in nodes:
+            executor.remove_node(node)
             node.destroy_node()
+        executor.shutdown(timeout_sec=5.0)
         rclpy.try_shutdown()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"seconds": args.seconds, "video_rate": args.rate, "results": results}, indent=2) + "\n")
