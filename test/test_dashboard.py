@@ -157,7 +157,8 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+        with err:
+            return err.code, dict(err.headers), err.read()
 
 
 def _ws_status(url: str, **kwargs) -> int:

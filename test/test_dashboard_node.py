@@ -150,6 +150,7 @@ def test_camera_off_and_a_token_from_the_environment(ros_context, executor, monk
     executor.add_node(dashboard)
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(dashboard.url, timeout=10)
+    refused.value.close()
     assert refused.value.code == 401  # the token applies on loopback too once it is set
     with urllib.request.urlopen(dashboard.url + "api/state?token=env-token-1234", timeout=10) as response:
         state = json.loads(response.read())
