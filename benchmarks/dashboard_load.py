@@ -5,7 +5,8 @@ server shares the interpreter with perception).
     python -m benchmarks.dashboard_load [--seconds 20] [--rate 60]   # -> out/benchmark_dashboard.json
 
 The video publisher plays the packaged clip faster than perception can follow, so ``processed_fps`` is
-perception's capacity. Pages run in a child process, so their own reading costs nothing here.
+perception's capacity; ``process_cpu_percent`` is the CPU this process used (100 = one core). Pages run in a
+child process, so their own reading is not counted there (but does compete for the same cores).
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def run_pages(port: int, mode: str, count: int, seconds: float) -> None:
     time.sleep(max(stop - time.monotonic(), 0))  # hold the sockets open, unread, for the scenario
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system) this process has used: perception, the dashboard and its web server."""
+    times = os.times()
+    return times.user + times.system
+
+
 class DiagnosticsProbe(Node):
     """Collects perception's 1 Hz figures."""
 
@@ -128,14 +135,16 @@ def main(argv: list[str] | None = None) -> int:
                 child = subprocess.Popen([sys.executable, "-m", "benchmarks.dashboard_load", "--pages-child",
                                           str(dashboard.server.port), mode, "10", str(args.seconds + 2)], cwd=ROOT)
             time.sleep(3.0)  # pages connected, the camera view (un)subscribed
-            start = len(probe.samples)
+            start, cpu_start, wall_start = len(probe.samples), _cpu_seconds(), time.monotonic()
             time.sleep(args.seconds)
+            cpu_percent = 100 * (_cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
             samples = probe.samples[start:]
             result = {
                 "scenario": scenario,
                 "pages_open": dashboard.hub.pages,
                 "processed_fps": round(statistics.mean(s["processed_fps"] for s in samples), 1),
                 "latency_p95_ms": round(statistics.median(s["latency_p95_ms"] for s in samples), 1),
+                "process_cpu_percent": round(cpu_percent),
                 "camera_subscribed": dashboard.camera_subscribed,
                 "camera_frames_sent": dashboard.hub.counts["frames_sent"],
                 "pages_closed_too_slow": dashboard.hub.counts["closed_too_slow"],
