@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from emotion_perception.dashboard.state import DashboardState
 
-#: WebSocket close codes: policy violation (too slow), try again later (too many pages).
+#: WebSocket close code for a page too slow to take its messages (policy violation).
 CLOSE_TOO_SLOW = 1008
 
 
