@@ -15,6 +15,10 @@ import pytest
 from conftest import ROOT, wait_for
 from rclpy.parameter import Parameter
 
+from emotion_perception.dashboard.access import AccessPolicy
+from emotion_perception.dashboard.hub import ClientHub
+from emotion_perception.dashboard.server import DashboardServer
+from emotion_perception.dashboard.state import DashboardState, FacePoint
 from emotion_perception.ros.dashboard_node import DashboardNode
 from emotion_perception.tools.demo import DemoOptions, run_demo
 
@@ -116,3 +120,25 @@ def test_page_shows_the_live_valence_actions_verdicts_stats_and_health(ros_conte
         driver.quit()
         if demo.is_alive():
             demo.join(timeout=60)
+
+
+def test_a_page_opened_with_the_token_carries_it_on_every_request_and_its_socket() -> None:
+    """A token-guarded server (the policy of a non-loopback bind; the socket itself on 127.0.0.1)."""
+    token = "browser-token-123"
+    state = DashboardState()
+    state.add_frame(1.0, [FacePoint("face_7", 0.4, 0.9)])
+    server = DashboardServer(ClientHub(state), "127.0.0.1", 0, AccessPolicy("0.0.0.0", token))
+    server.start()
+    driver = _chromium()
+    try:
+        driver.get(server.url)
+        assert "401" in driver.execute_script("return document.body.innerText")
+        driver.get_log("browser")  # reading the log empties it: the expected 401 is not counted below
+        driver.get(f"{server.url}?token={token}")
+        assert wait_for(lambda: _text(driver, "#connection") == "live", timeout=30), _text(driver, "#connection")
+        assert wait_for(lambda: _text(driver, '#faces li[data-face="face_7"]'), timeout=30)
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, severe  # the scripts, styles and the socket all carried the token (its cookie)
+    finally:
+        driver.quit()
+        server.stop()
