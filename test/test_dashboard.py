@@ -205,6 +205,24 @@ def test_loopback_answers_only_loopback_hosts_and_same_origin_sockets(serve) -> 
     assert _ws_status(ws, origin="http://attacker.example") == 403
 
 
+def test_pages_get_updates_pushed_and_a_fresh_snapshot_when_time_jumps_back(serve) -> None:
+    state = DashboardState()
+    server = serve(state=state)
+    with connect(server.url.replace("http://", "ws://") + "ws", open_timeout=10) as ws:
+        first = json.loads(ws.recv(timeout=10))
+        assert first["type"] == "snapshot" and first["frames"] == [] and first["camera"] is True
+        state.add_frame(100.0, [FacePoint("face_1", 0.5, 0.9)])
+        state.set_camera_frame(b"\xff\xd8 a jpeg")
+        messages = [ws.recv(timeout=10) for _ in range(2)]
+        assert b"\xff\xd8 a jpeg" in messages  # the camera view, as a binary message
+        update = json.loads(next(m for m in messages if isinstance(m, str)))
+        assert update["type"] == "update" and update["frames"][0][1:] == [100.0, [["face_1", 0.5, 0.9]]]
+        state.add_frame(10.0, [FacePoint("face_1", -0.5, 0.9)])  # a bag replayed from its start
+        while (message := json.loads(ws.recv(timeout=10)))["type"] != "snapshot":
+            pass
+        assert [f[1] for f in message["frames"]] == [10.0]
+
+
 def test_a_busy_port_is_a_clear_error(serve) -> None:
     server = serve()
     with pytest.raises(DashboardServerError, match=f"127.0.0.1:{server.port}"):
