@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,6 @@ except ImportError:  # pragma: no cover - selenium is in requirements.txt
     webdriver = None
 NO_BROWSER = None if webdriver is not None and CHROMIUM and CHROMEDRIVER else (
     "no headless browser: install Debian's chromium and chromium-driver (tools/install_browser.sh) and selenium")
-pytestmark = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 
 OUT = ROOT / "out" / "dashboard"
 FACE_SERIES_JS = """
@@ -50,7 +50,11 @@ return Boolean(p && a && p.scales.x.min <= a.stamp && a.stamp <= p.scales.x.max)
 """
 
 
-def _chromium() -> webdriver.Chrome:
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[webdriver.Chrome]:
+    """One headless Chromium; the test skips with one reason where there is none."""
+    if NO_BROWSER:
+        pytest.skip(NO_BROWSER)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -58,9 +62,13 @@ def _chromium() -> webdriver.Chrome:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:
-        return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     except WebDriverException as exc:
-        pytest.skip(f"chromium does not start here: {exc.msg}")
+        pytest.skip(f"no headless browser: chromium does not start here: {exc.msg}")
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def _text(driver: webdriver.Chrome, css: str) -> str:
@@ -69,11 +77,35 @@ def _text(driver: webdriver.Chrome, css: str) -> str:
         "return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText).join(' | ')", css)
 
 
+def _check_a_token_guarded_page(driver: webdriver.Chrome) -> None:
+    """A page opened with ?token= carries it on every request and its socket; without it: 401. The server has
+    the policy of a non-loopback bind, its socket on 127.0.0.1."""
+    token = "browser-token-123"
+    state = DashboardState()
+    state.add_frame(1.0, [FacePoint("face_7", 0.4, 0.9)])
+    server = DashboardServer(ClientHub(state), "127.0.0.1", 0, AccessPolicy("0.0.0.0", token))
+    server.start()
+    try:
+        driver.get(server.url)
+        assert "401" in driver.execute_script("return document.body.innerText")
+        driver.get_log("browser")  # reading the log empties it: the expected 401 is not counted below
+        driver.get(f"{server.url}?token={token}")
+        assert wait_for(lambda: _text(driver, "#connection") == "live", timeout=30), _text(driver, "#connection")
+        assert wait_for(lambda: _text(driver, '#faces li[data-face="face_7"]'), timeout=30)
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, severe  # the scripts, styles and the socket all carried the token (its cookie)
+    finally:
+        server.stop()
+
+
 @pytest.mark.slow
-def test_page_shows_the_live_valence_actions_verdicts_stats_and_health(ros_context, executor, tmp_path: Path) -> None:
+def test_the_page_in_chromium_token_then_live_valence_actions_verdicts_stats_and_health(
+    chromium: webdriver.Chrome, ros_context, executor, tmp_path: Path
+) -> None:
+    _check_a_token_guarded_page(chromium)
     dashboard = DashboardNode(context=ros_context, parameter_overrides=[Parameter("port", value=0)])
     executor.add_node(dashboard)
-    driver = _chromium()
+    driver = chromium
     summary: dict = {}
     # 6.5-15 s of the clip: she cries, the robot tells a joke at 9 s, she laughs from about 10 s.
     options = DemoOptions(start=6.5, end=15.0, out=tmp_path / "demo", colour=False, quiet=True, extra_wait=10.0)
@@ -117,28 +149,5 @@ def test_page_shows_the_live_valence_actions_verdicts_stats_and_health(ros_conte
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert not severe, severe  # no script error, no blocked resource (everything is served locally)
     finally:
-        driver.quit()
         if demo.is_alive():
             demo.join(timeout=60)
-
-
-def test_a_page_opened_with_the_token_carries_it_on_every_request_and_its_socket() -> None:
-    """A token-guarded server (the policy of a non-loopback bind; the socket itself on 127.0.0.1)."""
-    token = "browser-token-123"
-    state = DashboardState()
-    state.add_frame(1.0, [FacePoint("face_7", 0.4, 0.9)])
-    server = DashboardServer(ClientHub(state), "127.0.0.1", 0, AccessPolicy("0.0.0.0", token))
-    server.start()
-    driver = _chromium()
-    try:
-        driver.get(server.url)
-        assert "401" in driver.execute_script("return document.body.innerText")
-        driver.get_log("browser")  # reading the log empties it: the expected 401 is not counted below
-        driver.get(f"{server.url}?token={token}")
-        assert wait_for(lambda: _text(driver, "#connection") == "live", timeout=30), _text(driver, "#connection")
-        assert wait_for(lambda: _text(driver, '#faces li[data-face="face_7"]'), timeout=30)
-        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        assert not severe, severe  # the scripts, styles and the socket all carried the token (its cookie)
-    finally:
-        driver.quit()
-        server.stop()
