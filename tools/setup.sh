@@ -48,6 +48,7 @@ if [ "$(cat "$venv/.requirements.sha" 2>/dev/null)" != "$req_hash" ]; then
   "$venv/bin/python" tools/fix_ament_cmake_paths.py
   echo "$req_hash" > "$venv/.requirements.sha"
 fi
+tools/install_browser.sh  # Chromium for the dashboard's browser test (skipped with a reason where it cannot be had)
 cp tools/activate-ros.bash "$venv/activate-ros"
 
 # The ros2 CLI, launch, launch_testing and hri_msgs: a sourced ROS 2 install's own, else the
