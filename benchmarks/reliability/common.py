@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -25,6 +24,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from emotion_msgs.msg import EmotionReaction
+from emotion_perception.tools.strict_json import finite_or_none
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "out" / "reliability"
@@ -234,22 +234,11 @@ class ScenarioResult:
                 "problems": self.problems, "speed_problems": self.speed_problems}
 
 
-def _finite(value: object) -> object:
-    """NaN/inf → None, recursively, so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def write_result(result: ScenarioResult, out_dir: Path = OUT_DIR) -> Path:
     """Write ``out_dir/<name>.json`` (strict JSON) and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{result.name}.json"
-    path.write_text(json.dumps(_finite(result.to_dict()), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(finite_or_none(result.to_dict()), indent=2, allow_nan=False) + "\n")
     return path
 
 
