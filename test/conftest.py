@@ -6,11 +6,9 @@ import os
 import random
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, wait_for
 
 # Set before anything imports rclpy: tests never multicast off this machine, and a run never
 # talks to the nodes of another run (or of a user's robot) on the same host.
@@ -18,13 +16,11 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
 os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))
 
-import rclpy  # noqa: E402  (after the environment above)
-from rclpy.context import Context  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
 
-from benchmarks.reliability.common import wait_for  # noqa: E402  (re-exported for the tests)
-
-__all__ = ["wait_for"]
+__all__ = ["ROOT", "wait_for"]  # re-exported: older tests import them from here
 
 
 @pytest.fixture

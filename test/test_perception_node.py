@@ -8,14 +8,13 @@ import sys
 import threading
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import rclpy
 import yaml
 from builtin_interfaces.msg import Time
-from conftest import ROOT, wait_for
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from helpers import ROOT, load, wait_for
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
@@ -28,15 +27,8 @@ from emotion_perception.ros.perception_node import PARAMETERS, PerceptionNode
 from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, DetectorLoadError
 from emotion_perception.vision.model import DEFAULT_MODEL_PATH, ModelLoadError, card_path
 
-DATA = Path(__file__).parent / "data"
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 FRAME_ID = "camera_optical_frame"
-
-
-def load(name: str) -> np.ndarray:
-    image = cv2.imread(str(DATA / name))
-    assert image is not None, name
-    return image
 
 
 class Camera:

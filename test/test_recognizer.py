@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import cv2
 import numpy as np
 import pytest
+from helpers import load
 
 from emotion_perception import EmotionRecognizer, FaceReaction, Valence
 from emotion_perception.vision.detection import Detection
-from emotion_perception.vision.recognizer import VALENCE_COLOURS, RecognizerConfig
+from emotion_perception.vision.drawing import VALENCE_COLOURS
+from emotion_perception.vision.recognizer import RecognizerConfig
 
-DATA = Path(__file__).parent / "data"
 EXPECTED = {
     "pexels_sad_030.jpg": Valence.NEGATIVE,
     "pexels_sad_045.jpg": Valence.NEGATIVE,
     "pexels_happy_330.jpg": Valence.POSITIVE,
     "pexels_happy_360.jpg": Valence.POSITIVE,
 }
-
-
-def load(name: str) -> np.ndarray:
-    image = cv2.imread(str(DATA / name))
-    assert image is not None, name
-    return image
 
 
 @pytest.fixture(scope="module")
