@@ -6,6 +6,7 @@ import os
 import random
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from helpers import ROOT, wait_for
@@ -48,3 +49,10 @@ def executor(ros_context: Context) -> Iterator[MultiThreadedExecutor]:
             node.destroy_node()
         exe.shutdown(timeout_sec=5.0)
         thread.join(timeout=5.0)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which training data the training tests run on (a fresh clone has no ../shared/data)."""
+    fer = Path(os.environ.get("EMOTION_PERCEPTION_DATA", ROOT.parent / "shared" / "data")) / "fer2013_ferplus.csv.gz"
+    found = f"and the real FER data at {fer}" if fer.is_file() else f"only (no FER data at {fer}: full-data tests skip)"
+    return f"training tests: faces of the packaged clip {found}"
