@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -21,7 +22,9 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
 
 from emotion_msgs.msg import EmotionReaction
 from emotion_perception.tools.strict_json import finite_or_none
@@ -32,6 +35,7 @@ DATA_DIR = ROOT / "test" / "data"
 PARAMS_FILE = ROOT / "config" / "emotion_perception.yaml"
 SHM_PROFILE = ROOT / "config" / "fastdds_shm.xml"
 NS_PER_S = 1_000_000_000
+START_TIMEOUT_S = 120.0  #: a node may take this long to start on a loaded 2-core machine
 RELIABLE_DEEP = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 #: Real-face fixtures (Video by Wolfgang Langer, Pexels) and the valence they show.
 FACE_FRAMES: dict[str, int] = {
@@ -313,6 +317,11 @@ class Recorder:
         with self._lock:
             return list(self.items)
 
+    def last_received(self) -> float:
+        """Monotonic time of the latest message (-inf before the first)."""
+        with self._lock:
+            return self.items[-1][0] if self.items else -math.inf
+
 
 class DiagnosticsRecorder(Recorder):
     """The ``/diagnostics`` statuses of one node: ``(receipt time, level, message, {key: value})``."""
@@ -374,6 +383,22 @@ def driver(name: str = "reliability_driver") -> Iterator[Driver]:
 def wait_ready(process: NodeProcess, ready: Callable[[], bool], timeout: float) -> bool:
     """Wait until ``ready()`` while the process lives; False when it exits or the time is up."""
     return wait_for(lambda: ready() or not process.alive(), timeout, period=0.1) and process.alive() and ready()
+
+
+def start_perception_node(result: ScenarioResult, label: str, log_dir: Path, params: dict[str, object],
+                          camera: Publisher, answers: Subscription) -> NodeProcess | None:
+    """perception_node in its own process, once matched to ``camera`` (its input) and ``answers`` (its output).
+
+    None when it did not start within ``START_TIMEOUT_S``: it is stopped, and its last output is a problem of
+    ``result``.
+    """
+    process = NodeProcess("perception_node", label, log_dir, params)
+    if wait_ready(process, lambda: camera.get_subscription_count() > 0 and answers.get_publisher_count() > 0,
+                  START_TIMEOUT_S):
+        return process
+    process.stop()
+    result.problems.append(f"the perception node did not start: {process.output()[-1500:]}")
+    return None
 
 
 def check_alone(pub_counts: list[int]) -> None:
