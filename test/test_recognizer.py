@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
-from helpers import load
+from helpers import ROOT, load
 
 from emotion_perception import EmotionRecognizer, FaceReaction, Valence
 from emotion_perception.vision.detection import Detection
@@ -146,6 +149,13 @@ def test_annotate_draws_boxes_and_labels_on_a_copy(recognizer: EmotionRecognizer
         x, y, _w, h = r.box
         assert tuple(canvas[y + h // 2, x]) == VALENCE_COLOURS[r.valence]
     assert np.array_equal(recognizer.annotate(frame, []), frame)
+
+
+def test_drawing_an_annotated_video_loads_no_model_runtime() -> None:
+    heavy = "{'onnxruntime', 'torch', 'rclpy', 'emotion_perception.vision.recognizer'}"
+    probe = f"import sys, emotion_perception.tools.annotated_video; print(sorted({heavy} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 class FixedDetector:
