@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from emotion_perception.tools.polling import wait_for
+
+__all__ = ["DATA", "ROOT", "load", "wait_for"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "test" / "data"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, period: float = 0.02) -> bool:
-    """Poll ``predicate`` until it is true (True) or ``timeout`` seconds have passed (its last value)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(period)
-    return predicate()
 
 
 def load(name: str) -> np.ndarray:

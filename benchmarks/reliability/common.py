@@ -27,6 +27,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
 
 from emotion_msgs.msg import EmotionReaction
+from emotion_perception.tools.polling import wait_for
 from emotion_perception.tools.strict_json import finite_or_none
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,16 +64,6 @@ def node_environment() -> dict[str, str]:
     check_environment()
     return {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(SHM_PROFILE), "PYTHONUNBUFFERED": "1",
             "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, period: float = 0.02) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(period)
-    return predicate()
 
 
 def _param_text(value: object) -> str:

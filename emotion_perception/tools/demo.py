@@ -45,6 +45,7 @@ from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.ros.perception_node import PerceptionNode
 from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
 from emotion_perception.tools.package_files import package_file
+from emotion_perception.tools.polling import wait_for
 from emotion_perception.tools.strict_json import finite_or_none
 from emotion_perception.tools.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
 from emotion_perception.tools.video_publisher import VideoPublisher
@@ -297,9 +298,8 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                     raise ExternalShutdownException
                 if not spinner.is_alive():
                     raise RuntimeError("the executor stopped before the video ended (see the error above)")
-            deadline = time.monotonic() + windows["response_end"] + 1.0 + options.extra_wait
-            while time.monotonic() < deadline and len(recorder.timeline.verdicts) < len(actions) - robot.remaining:
-                time.sleep(0.05)
+            wait_for(lambda: len(recorder.timeline.verdicts) >= len(actions) - robot.remaining,
+                     windows["response_end"] + 1.0 + options.extra_wait, period=0.05)
             stats = _persistent_stats(recorder)
         except (KeyboardInterrupt, ExternalShutdownException):
             interrupted = True
