@@ -35,6 +35,8 @@ OUT_DIR = ROOT / "out" / "reliability"
 DATA_DIR = ROOT / "test" / "data"
 PARAMS_FILE = ROOT / "config" / "emotion_perception.yaml"
 SHM_PROFILE = ROOT / "config" / "fastdds_shm.xml"
+#: Where Fast DDS 3 (Kilted) and Fast DDS 2.x (Jazzy, Humble) look for SHM_PROFILE.
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 NS_PER_S = 1_000_000_000
 START_TIMEOUT_S = 120.0  #: a node may take this long to start on a loaded 2-core machine
 RELIABLE_DEEP = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
@@ -55,14 +57,15 @@ def check_environment() -> None:
     """
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST" or not os.environ.get("ROS_DOMAIN_ID"):
         raise RuntimeError("set ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and a ROS_DOMAIN_ID of this run's own")
-    if not Path(os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE", "")).is_file():
-        raise RuntimeError(f"set FASTDDS_DEFAULT_PROFILES_FILE={SHM_PROFILE} before this process starts DDS")
+    for variable in PROFILE_VARIABLES:
+        if not Path(os.environ.get(variable, "")).is_file():
+            raise RuntimeError(f"set {variable}={SHM_PROFILE} before this process starts DDS")
 
 
 def node_environment() -> dict[str, str]:
     """The environment of a node under test: this process's, plus the shared-memory Fast DDS profile."""
     check_environment()
-    return {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(SHM_PROFILE), "PYTHONUNBUFFERED": "1",
+    return {**os.environ, **dict.fromkeys(PROFILE_VARIABLES, str(SHM_PROFILE)), "PYTHONUNBUFFERED": "1",
             "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
 
 
