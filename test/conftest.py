@@ -15,8 +15,8 @@ from helpers import ROOT, wait_for
 # talks to the nodes of another run (or of a user's robot) on the same host.
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
-for _profile_variable in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):  # Fast DDS 3, 2.x
-    os.environ.setdefault(_profile_variable, str(ROOT / "config" / "fastdds_shm.xml"))
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))  # Fast DDS 3 (Kilted)
+os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])  # 2.x (Jazzy)
 
 import rclpy
 from rclpy.context import Context

@@ -13,8 +13,9 @@ from pathlib import Path
 # Before anything starts DDS: stay on this host, on a domain of this run's own, with the SHM profile.
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
-for _profile_variable in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):  # Fast DDS 3, 2.x
-    os.environ.setdefault(_profile_variable, str(Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"))
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE",  # Fast DDS 3 (Kilted)
+                      str(Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"))
+os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])  # 2.x (Jazzy)
 
 import argparse
 import sys
