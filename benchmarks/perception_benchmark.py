@@ -109,7 +109,7 @@ def five_people(count: int) -> list[np.ndarray]:
     for i in range(count):
         canvas = np.full((480, 640, 3), 20, np.uint8)
         for person in range(5):
-            x = round(5 + person * 125 + 10 * np.sin(0.05 * i + person))
+            x = round(15 + person * 122 + 10 * np.sin(0.05 * i + person))  # left edge 5..513 of 640
             y = round(170 + 100 * np.sin(0.03 * i + 1.7 * person))
             canvas[y : y + h, x : x + w] = heads[(i + person * PERSON_OFFSET) % len(heads)]
         frames.append(canvas)
