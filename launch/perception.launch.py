@@ -59,6 +59,9 @@ def generate_launch_description() -> LaunchDescription:
             "use_shm_profile", default_value="true", choices=["true", "false"],
             description="load config/fastdds_shm.xml (a 32 MB shared-memory segment) so camera-sized frames"
             " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"),
+        DeclareLaunchArgument(
+            "dashboard", default_value="false", choices=["true", "false"],
+            description="start the live web dashboard on http://127.0.0.1:8080 (host, port, token: params_file)"),
     ]
 
     shm_profile = SetEnvironmentVariable(
@@ -88,4 +91,9 @@ def generate_launch_description() -> LaunchDescription:
         package=PACKAGE, executable="action_feedback_node", name="action_feedback_node", output="screen",
         parameters=[params_file, {"use_sim_time": use_sim_time}],
     )
-    return LaunchDescription([*arguments, shm_profile, video_publisher, perception, feedback])
+    dashboard = Node(
+        package=PACKAGE, executable="dashboard", name="dashboard", output="screen",
+        condition=IfCondition(LaunchConfiguration("dashboard")),
+        parameters=[params_file, {"use_sim_time": use_sim_time}],
+    )
+    return LaunchDescription([*arguments, shm_profile, video_publisher, perception, feedback, dashboard])
