@@ -120,16 +120,22 @@ class Planner:
         return {kv.key: kv.value for kv in self.diagnostics[-1].status[0].values} if self.diagnostics else {}
 
 
+def start_with_planner(executor, ros_context, db: Path) -> tuple[ActionFeedbackNode, Planner]:
+    """An action-feedback node with the fast windows and its database at ``db``, and a connected planner."""
+    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(db))
+    executor.add_node(node)
+    planner = Planner(ros_context, executor)
+    planner.connect()
+    return node, planner
+
+
 def counts(response: GetActionStats.Response) -> list[tuple]:
     return [(s.name, s.count, s.well_received, s.neutral, s.badly_received, s.unknown) for s in response.stats]
 
 
 def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Path) -> None:
     db = tmp_path / "stats.db"
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(db))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    node, planner = start_with_planner(executor, ros_context, db)
 
     now = time.time_ns()
     t = [now + int(k * 0.6 * NS) for k in range(4)]
@@ -178,10 +184,7 @@ def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Pat
 
 
 def test_bad_input_is_dropped_counted_and_the_node_keeps_working(executor, ros_context, tmp_path: Path) -> None:
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    _, planner = start_with_planner(executor, ros_context, tmp_path / "s.db")
 
     now = time.time_ns()
     good = action(now, "wave", "good")
@@ -272,10 +275,7 @@ def test_a_corrupt_database_stops_the_start_and_is_left_untouched(ros_context, t
 
 
 def test_a_database_failure_is_a_service_error_and_verdicts_still_flow(executor, ros_context, tmp_path: Path) -> None:
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    node, planner = start_with_planner(executor, ros_context, tmp_path / "s.db")
     node._store.close()  # the database goes away under the running node
 
     answer = planner.get_stats()
@@ -355,10 +355,7 @@ def test_sigkill_loses_no_published_verdict(executor, ros_context, tmp_path: Pat
 
 
 def test_a_burst_of_reactions_within_the_queue_depth_is_not_lost(executor, ros_context, tmp_path: Path) -> None:
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    _, planner = start_with_planner(executor, ros_context, tmp_path / "s.db")
     now = time.time_ns()
     burst = [reaction(now + int((0.1 + 0.001 * i) * NS), 0.5, f"face_{i % 4}") for i in range(190)]
     planner.send([action(now, "wave", "burst")], burst)  # all at once, before the action itself

@@ -47,6 +47,8 @@ from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.ros.perception_node import PerceptionNode
 from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
 from emotion_perception.tools.package_files import package_file
+from emotion_perception.tools.polling import wait_for
+from emotion_perception.tools.strict_json import finite_or_none
 from emotion_perception.tools.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
 from emotion_perception.tools.video_publisher import VideoPublisher
 from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
@@ -308,9 +310,8 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                     raise ExternalShutdownException
                 if not spinner.is_alive():
                     raise RuntimeError("the executor stopped before the video ended (see the error above)")
-            deadline = time.monotonic() + windows["response_end"] + 1.0 + options.extra_wait
-            while time.monotonic() < deadline and len(recorder.timeline.verdicts) < len(actions) - robot.remaining:
-                time.sleep(0.05)
+            wait_for(lambda: len(recorder.timeline.verdicts) >= len(actions) - robot.remaining,
+                     windows["response_end"] + 1.0 + options.extra_wait, period=0.05)
             stats = _persistent_stats(recorder)
         except (KeyboardInterrupt, ExternalShutdownException):
             interrupted = True
@@ -346,20 +347,9 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
         "wall_s": round(time.monotonic() - started, 2),
         "interrupted": interrupted,
     }
-    (out / "summary.json").write_text(json.dumps(_without_nan(summary), indent=2) + "\n")
+    (out / "summary.json").write_text(json.dumps(finite_or_none(summary), indent=2) + "\n")
     _print_summary(summary)
     return summary
-
-
-def _without_nan(value: object) -> object:
-    """``value`` with every NaN float replaced by None (JSON has no NaN)."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _without_nan(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nan(v) for v in value]
-    return value
 
 
 def _persistent_stats(recorder: DemoRecorder) -> list[dict]:
