@@ -92,3 +92,11 @@ def test_rate_changes_at_runtime_within_its_range(ros_context) -> None:
         assert not node.set_parameters([Parameter("source", value="other.mp4")])[0].successful
     finally:
         node.destroy_node()
+
+
+def test_a_clip_loops_from_its_start_when_it_begins_at_zero() -> None:
+    with VideoSource(CLIP, end_s=0.5, loop=True) as source:
+        first_pass = [source.read() for _ in range(source.frame_count)]
+        again = source.read()
+    assert again is not None and again.index == 0
+    np.testing.assert_array_equal(again.image, first_pass[0].image)

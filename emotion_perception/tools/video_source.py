@@ -122,8 +122,8 @@ class VideoSource:
             return
         assert self._capture is not None
         first = round(self._start_s * self.fps) if self.fps else 0
-        if first:
-            self._capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+        if not self._capture.set(cv2.CAP_PROP_POS_FRAMES, first):
+            raise VideoSourceError(f"cannot seek to frame {first} of {self._source}")
         self._next = first
 
     def _read_once(self) -> VideoFrame | None:
