@@ -1,10 +1,12 @@
 """action_feedback_node: was the robot's action well received? (thin wrapper of FeedbackTracker + StatsStore).
 
-Subscribes ``/robot/action`` (``RobotAction``) and ``/human/reaction`` (``EmotionReaction``), both
-reliable; publishes one ``ActionFeedback`` per action on ``/human/action_feedback`` once its response
+Subscribes ``robot/action`` (``RobotAction``) and ``human/reaction`` (``EmotionReaction``), both
+reliable; publishes one ``ActionFeedback`` per action on ``human/action_feedback`` once its response
 window has closed (checked by a timer on the node clock, so ``use_sim_time`` and bag replay work),
 after writing the verdict to the sqlite store; serves ``~/get_action_stats`` and publishes
-``/diagnostics`` at 1 Hz. The verdict rule is in :mod:`emotion_perception.feedback.rule`.
+``/diagnostics`` at 1 Hz. Topic names are relative: they resolve in the node's namespace
+(``/human/reaction`` without one), and the stats database is one per namespace. The verdict rule is in
+:mod:`emotion_perception.feedback.rule`.
 """
 
 from __future__ import annotations
@@ -13,13 +15,11 @@ import sys
 import threading
 import time
 
-import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -34,9 +34,13 @@ from emotion_perception.ros.messages import (
     timed_reaction_from_msg,
     verdict_to_msg,
 )
+from emotion_perception.ros.node_main import run_node
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 
 NODE_NAME = "action_feedback_node"
+#: One database per namespace, so two robots on one host never share one: {namespace} is replaced by the
+#: node's namespace without its leading slash (nothing at the root: ~/.ros/emotion_perception/action_stats.db).
+DEFAULT_DB_PATH = "~/.ros/emotion_perception/{namespace}/action_stats.db"
 _D = FeedbackConfig()
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
 PARAMETERS: dict[str, ParameterSpec] = {
@@ -58,9 +62,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "check_period": (0.05, "s between checks for closed windows (node clock)", (0.005, 1.0), True),
     "reaction_queue_depth": (200, "reliable queue depth of /human/reaction (bursts)", (1, 10_000), True),
     "warn_throttle": (5.0, "s between two warnings of the same drop reason", (0.0, 3600.0), False),
-    "stats_db_path": ("~/.ros/emotion_perception/action_stats.db", "sqlite file of the verdicts", None, True),
+    "stats_db_path": (DEFAULT_DB_PATH, "sqlite file of the verdicts; {namespace} = the node's namespace", None, True),
 }
-DB_PATH_CONSTRAINT = "a file path; ~ is expanded and missing folders are created"
+DB_PATH_CONSTRAINT = "a file path; ~ and {namespace} are expanded and missing folders are created"
 CONFIG_KEYS = tuple(FeedbackConfig.__dataclass_fields__)
 RELIABLE = ReliabilityPolicy.RELIABLE
 # Every action must be judged: KEEP_ALL, so an action waiting in the queue while the node is busy is never
@@ -114,7 +118,8 @@ class ActionFeedbackNode(Node):
         self.create_service(GetActionStats, "~/get_action_stats", self._on_get_stats)
         self.create_timer(self.get_parameter("check_period").value, self._judge_due)
         self.create_timer(1.0, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME))
-        self._store = StatsStore(self.get_parameter("stats_db_path").value)  # last: nothing to undo after it
+        db_path = self.get_parameter("stats_db_path").value.replace("{namespace}", self.get_namespace().strip("/"))
+        self._store = StatsStore(db_path)  # last: nothing to undo after it
         self.get_logger().info(f"judging actions; verdicts recorded in {self._store.path}")
 
     def _config(self, changes: dict[str, object]) -> FeedbackConfig:
@@ -211,7 +216,8 @@ class ActionFeedbackNode(Node):
             level, message = DiagnosticStatus.OK, "ok"
         self._last_report = (drops, self._db_errors)
         status = DiagnosticStatus(
-            level=level, name=f"{self.get_name()}: action feedback", message=message, hardware_id="none",
+            level=level, name=f"{self.get_fully_qualified_name().lstrip('/')}: action feedback", message=message,
+            hardware_id="none",
             values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
         )
         array = DiagnosticArray(status=[status])
@@ -223,24 +229,10 @@ class ActionFeedbackNode(Node):
         self._store.close()
 
 
-def main(args: list[str] | None = None) -> None:
-    """Run the node; exit status 1 with a one-line reason when it cannot start."""
-    rclpy.init(args=args)
-    try:
-        try:
-            node = ActionFeedbackNode()
-        except (StatsStoreError, ParameterException, ValueError) as e:
-            rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {e}")
-            sys.exit(1)
-        try:
-            rclpy.spin(node)
-        finally:
-            node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        rclpy.try_shutdown()
+def main(args: list[str] | None = None) -> int:
+    """Run the node until stopped; 1 with a one-line reason when it cannot start."""
+    return run_node(ActionFeedbackNode, NODE_NAME, args, (StatsStoreError, ParameterException, ValueError))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

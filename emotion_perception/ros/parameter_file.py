@@ -23,7 +23,9 @@ def _flatten(values: dict, prefix: str = "") -> dict[str, object]:
 
 
 def load_node_parameters(path: str | Path, node_name: str) -> dict[str, object]:
-    """The parameters the file gives ``node_name`` (its own section over the ``/**`` wildcard), dotted names.
+    """The parameters the file gives ``node_name`` (its own sections over the ``/**`` wildcard), dotted names.
+
+    Its own sections are ``/**/node_name`` (any namespace), ``node_name`` and ``/node_name``, in that order.
 
     Nested mappings become dotted names, as ROS does (``qos_overrides./image.subscription.depth``).
     """
@@ -31,7 +33,7 @@ def load_node_parameters(path: str | Path, node_name: str) -> dict[str, object]:
     if not isinstance(document, dict):
         raise ParameterFileError(f"{path}: expected a mapping of node names, got {type(document).__name__}")
     merged: dict[str, object] = {}
-    for key in ("/**", node_name, f"/{node_name}"):
+    for key in ("/**", f"/**/{node_name}", node_name, f"/{node_name}"):
         section = document.get(key)
         if section is None:
             continue
