@@ -10,15 +10,25 @@ override the few that depend on the robot. Run `ros2 launch ... --show-args` for
 in `namespace` (topics are relative: human/reaction, robot/action, ...), so robots can share one graph.
 """
 
+from pathlib import Path
+
+from ament_index_python.packages import get_package_prefix
 from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.launch_description import LaunchDescription
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import AndSubstitution, LaunchConfiguration, NotSubstitution, PathJoinSubstitution
 from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "emotion_perception"
+
+
+def _fast_dds_2() -> bool:
+    """True for Fast DDS 2 (Jazzy), which reads only FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted) installs
+    share/fastdds and reads FASTDDS_DEFAULT_PROFILES_FILE."""
+    share = Path(get_package_prefix("rmw_fastrtps_cpp")) / "share"
+    return (share / "fastrtps").is_dir() and not (share / "fastdds").is_dir()
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -68,10 +78,13 @@ def generate_launch_description() -> LaunchDescription:
     ]
 
     shm_file = PathJoinSubstitution([share, "config", "fastdds_shm.xml"])
-    use_shm = IfCondition(LaunchConfiguration("use_shm_profile"))
-    shm_profile = [  # Fast DDS 3 (Kilted) reads the first name, Fast DDS 2 (Jazzy) the second
-        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", shm_file, condition=use_shm),
-        SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", shm_file, condition=use_shm),
+    use_shm = LaunchConfiguration("use_shm_profile")
+    fast_dds_2 = "true" if _fast_dds_2() else "false"
+    shm_profile = [  # the one name this Fast DDS reads (Fast DDS 3 loads a file named twice twice, with errors)
+        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", shm_file,
+                               condition=IfCondition(AndSubstitution(use_shm, NotSubstitution(fast_dds_2)))),
+        SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", shm_file,
+                               condition=IfCondition(AndSubstitution(use_shm, fast_dds_2))),
     ]
 
     video_publisher = Node(
