@@ -1,9 +1,9 @@
 """The README's `ros2 launch` lines run for real: two robots side by side, a missing camera, the `ros2` CLI, Ctrl-C.
 
 Three launches of ``perception.launch.py use_video:=true`` run at once (they share the cost of starting):
-``namespace:=robot1`` and ``namespace:=robot2`` on the packaged clip, and ``namespace:=cam0 video_path:=0`` on
-a camera this machine does not have. The clip is cut to a short segment (``start_time``/``end_time`` in a copy
-of the parameter YAML passed as ``params_file:=``), so looping past its end shows within seconds.
+``namespace:=robot1`` and ``namespace:=robot2`` on a short cut of the packaged clip (``video_path:=``, so
+looping past its end shows within seconds; its rate lowered in a copy of the parameter YAML passed as
+``params_file:=``), and ``namespace:=cam0 video_path:=0`` on a camera this machine does not have.
 Skipped, with one reason, where the ``ros2`` command or ``launch_ros`` is not installed.
 """
 
@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import pytest
 import rclpy
 import yaml
@@ -31,14 +32,16 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
+from emotion_perception.tools.video_source import VideoSource, default_clip_path
 
 if shutil.which("ros2") is None or importlib.util.find_spec("launch_ros") is None:
     pytest.skip("launch tests need the `ros2` CLI and launch_ros: build them with `make setup` (from"
                 " ../shared/vendor/ros2-tools) or source a ROS 2 install", allow_module_level=True)
 
 ROBOTS = ("robot1", "robot2")
-SEGMENT = (10.0, 12.0)  # s of the packaged clip published in a loop: a face in view throughout
+CLIP_FRAMES = (240, 256)  # frames of the packaged clip cut into the test's clip: a face in view throughout
 RATE_HZ = 8.0  # frames/s per robot: enough for verdicts, light on a shared machine
+PASS_S = (CLIP_FRAMES[1] - CLIP_FRAMES[0]) / RATE_HZ  # s one pass of the clip lasts
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 STARTUP_S = 180.0  # two perception nodes loading their models on a loaded 2-core machine
 
@@ -75,12 +78,24 @@ class Graph:
 
 
 def _params_file(folder: Path) -> Path:
-    """The packaged parameter YAML with the clip cut to SEGMENT at RATE_HZ."""
+    """The packaged parameter YAML with the video published at RATE_HZ."""
     document = yaml.safe_load((ROOT / "config" / "emotion_perception.yaml").read_text())
-    document["/**/video_publisher"]["ros__parameters"].update(
-        start_time=SEGMENT[0], end_time=SEGMENT[1], rate=RATE_HZ)
+    document["/**/video_publisher"]["ros__parameters"]["rate"] = RATE_HZ
     path = folder / "params.yaml"
     path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def _short_clip(folder: Path) -> Path:
+    """CLIP_FRAMES of the packaged clip as a clip of its own (it starts at 0 s and ends at its end of file)."""
+    with VideoSource(default_clip_path()) as source:
+        frames = [frame.image for frame in source][slice(*CLIP_FRAMES)]
+    path = folder / "short_clip.mp4"
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24.0, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
     return path
 
 
@@ -92,10 +107,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def launches(home: Path) -> Iterator[dict[str, NodeProcess]]:
     env = {**os.environ, "HOME": str(home)}  # the stats databases and the launch logs land here
-    params = _params_file(home)
+    params, clip = _params_file(home), _short_clip(home)
     started = {
         robot: NodeProcess(["ros2", "launch", "emotion_perception", "perception.launch.py", "use_video:=true",
-                            f"namespace:={robot}", f"params_file:={params}"], env)
+                            f"namespace:={robot}", f"params_file:={params}", f"video_path:={clip}"], env)
         for robot in ROBOTS
     }
     started["cam0"] = NodeProcess(["ros2", "launch", "emotion_perception", "perception.launch.py", "use_video:=true",
@@ -124,7 +139,7 @@ def _span_s(reactions: list[EmotionReaction]) -> float:
 def test_each_robot_publishes_reactions_past_the_clips_end(graph: Graph, launches: dict[str, NodeProcess]) -> None:
     for robot in ROBOTS:
         assert wait_for(lambda robot=robot: graph.reactions[f"/{robot}"], STARTUP_S), launches[robot].output
-    loops = 3 * (SEGMENT[1] - SEGMENT[0])
+    loops = 3 * PASS_S
     assert wait_for(lambda: all(_span_s(graph.reactions[f"/{robot}"]) > loops for robot in ROBOTS), 120.0), {
         robot: _span_s(graph.reactions[f"/{robot}"]) for robot in ROBOTS}
 
