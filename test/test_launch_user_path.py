@@ -184,7 +184,7 @@ def test_an_action_on_each_robot_gets_its_own_verdict(graph: Graph, home: Path) 
     assert graph.verdicts[""] == []
 
 
-def test_ros2_param_set_refuses_an_out_of_range_value(launches: dict[str, NodeProcess]) -> None:
+def test_ros2_param_set_refuses_an_out_of_range_value_and_the_yaml_applies(launches: dict[str, NodeProcess]) -> None:
     node = "/robot1/perception_node"
     result = subprocess.run(["ros2", "param", "set", "--no-daemon", "--timeout", "30", node, "smoothing", "1.5"],
                             capture_output=True, text=True, timeout=120)
@@ -192,6 +192,10 @@ def test_ros2_param_set_refuses_an_out_of_range_value(launches: dict[str, NodePr
     got = subprocess.run(["ros2", "param", "get", "--no-daemon", "--timeout", "30", node, "smoothing"],
                          capture_output=True, text=True, timeout=120)
     assert "0.5" in got.stdout, got
+    # The YAML's /**/ sections apply in a namespace: the rate comes from the test's params_file.
+    rate = subprocess.run(["ros2", "param", "get", "--no-daemon", "--timeout", "30", "/robot1/video_publisher", "rate"],
+                          capture_output=True, text=True, timeout=120)
+    assert f"{RATE_HZ}" in rate.stdout, rate
 
 
 def test_a_missing_camera_is_one_clear_line_and_no_traceback(launches: dict[str, NodeProcess]) -> None:
