@@ -70,12 +70,13 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "max_missed": (5, "detector runs a face may be missed before its id is dropped", RANGE["max_missed"], False),
     "max_image_pixels": (DEFAULT_MAX_PIXELS, "larger frames (width x height) are dropped", (1, 1 << 28), False),
 }
-CONSTRAINTS = {"detection_size": "0 or in [{}, {}]".format(*CONFIG_RANGES["detection_size"])}
+CONSTRAINTS = {"detection_size": "0 or in [{}, {}]".format(*RANGE["detection_size"])}
 CONFIG_KEYS = tuple(f.name for f in RecognizerConfig.__dataclass_fields__.values())
 STARTUP_ERRORS = (
     ModelLoadError, DetectorLoadError, ValueError, InvalidParameterValueException, InvalidParameterTypeException
 )
 DROP_REASONS = ("conversion", "too_large", "too_small", "backlog", "processing")
+WORKER_DEAD = "the processing thread ended; no frame is processed any more"
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -180,11 +181,8 @@ class PerceptionNode(Node):
 
     def _worker_died(self) -> None:
         """Report the dead worker (ERROR diagnostics, FATAL log) and end the process with status 1."""
-        message = "the processing thread ended; no frame is processed any more"
-        self.get_logger().fatal(message)
-        status = DiagnosticStatus(level=DiagnosticStatus.ERROR, name=self._diagnostics_name(), message=message,
-                                  hardware_id="none")
-        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+        self.get_logger().fatal(WORKER_DEAD)
+        self._publish_status(DiagnosticStatus.ERROR, WORKER_DEAD)
         self.exit_status.set_result(1)
 
     def _process(self, msg: Image | CompressedImage, received: float, max_pixels: int) -> None:
@@ -223,15 +221,18 @@ class PerceptionNode(Node):
         log = self.get_logger().error if reason == "processing" else self.get_logger().warning
         log(message, throttle_duration_sec=5.0)
 
-    def _diagnostics_name(self) -> str:
-        return f"{self.get_fully_qualified_name().lstrip('/')}: face valence pipeline"
+    def _publish_status(self, level: bytes, message: str, values: dict[str, object] | None = None) -> None:
+        status = DiagnosticStatus(
+            level=level, name=f"{self.get_fully_qualified_name().lstrip('/')}: face valence pipeline",
+            message=message, hardware_id="none",
+            values=[KeyValue(key=k, value=f"{v:.2f}" if isinstance(v, float) else str(v))
+                    for k, v in (values or {}).items()],
+        )
+        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
 
     def _publish_diagnostics(self) -> None:
         if not self._worker.is_alive():
-            level, message = DiagnosticStatus.ERROR, "the processing thread ended; no frame is processed any more"
-            status = DiagnosticStatus(level=level, name=self._diagnostics_name(), message=message, hardware_id="none")
-            self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
-                                                   status=[status]))
+            self._publish_status(DiagnosticStatus.ERROR, WORKER_DEAD)
             return
         with self._lock:
             window, self._window = self._window, Counter()
@@ -259,11 +260,7 @@ class PerceptionNode(Node):
             "faces_per_frame": window["faces"] / max(window["processed"], 1),
             **{f"drops_{r}": totals.get(r, 0) for r in DROP_REASONS},
         }
-        status = DiagnosticStatus(
-            level=level, name=self._diagnostics_name(), message=message, hardware_id="none",
-            values=[KeyValue(key=k, value=f"{v:.2f}" if isinstance(v, float) else str(v)) for k, v in values.items()],
-        )
-        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+        self._publish_status(level, message, values)
 
     @property
     def drops(self) -> dict[str, int]:
