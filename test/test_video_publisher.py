@@ -132,3 +132,13 @@ def test_a_missing_camera_is_one_fatal_line_and_status_1() -> None:
 def test_the_yaml_section_is_the_declared_defaults() -> None:
     section = yaml.safe_load((ROOT / "config" / "emotion_perception.yaml").read_text())["/**/video_publisher"]
     assert section["ros__parameters"] == {name: spec[0] for name, spec in PARAMETERS.items()}
+
+
+def test_shutdown_at_end_ends_the_process_with_status_0() -> None:
+    process = NodeProcess.module("emotion_perception.tools.video_publisher", "-p", "shutdown_at_end:=true",
+                                 "-p", "max_frames:=3", "-p", "rate:=30.0")
+    try:
+        assert process.finish() == 0, process.output
+    finally:
+        process.kill()
+    assert "published max_frames=3: 3 frame(s) published" in process.output
