@@ -182,6 +182,12 @@ def test_an_action_on_each_robot_gets_its_own_verdict(graph: Graph, home: Path) 
         with sqlite3.connect(db) as connection:
             assert connection.execute("SELECT action_id FROM verdicts").fetchall() == [(ids[robot],)]
     assert graph.verdicts[""] == []
+    # The README's service line, in a namespace: this robot's statistics only.
+    answer = subprocess.run(["ros2", "service", "call", "/robot1/action_feedback_node/get_action_stats",
+                             "emotion_msgs/srv/GetActionStats", "{name: ''}"], capture_output=True, text=True,
+                            timeout=120)
+    assert "success=True" in answer.stdout and "greet_robot1" in answer.stdout, answer
+    assert "greet_robot2" not in answer.stdout
 
 
 def test_ros2_param_set_refuses_an_out_of_range_value_and_the_yaml_applies(launches: dict[str, NodeProcess]) -> None:
