@@ -13,6 +13,7 @@ setup(
     version="0.1.0",
     packages=[*find_packages(include=[PACKAGE, f"{PACKAGE}.*"]), TRAINING],
     package_dir={TRAINING: "training"},
+    package_data={f"{PACKAGE}.dashboard": ["static/*.*", "static/vendor/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -34,6 +35,7 @@ setup(
             "video_publisher = emotion_perception.tools.video_publisher:main",
             "capture = emotion_perception.tools.capture:main",
             "demo = emotion_perception.tools.demo:main",
+            "dashboard = emotion_perception.ros.dashboard_node:main",
             "train = emotion_perception_training.train:main",
             "evaluate = emotion_perception_training.evaluate:main",
         ],

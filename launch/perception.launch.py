@@ -75,6 +75,9 @@ def generate_launch_description() -> LaunchDescription:
             description="load config/fastdds_shm.xml (a 32 MB shared-memory segment) so camera-sized frames"
             " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"
             " (Fast DDS 3, Kilted) / FASTRTPS_DEFAULT_PROFILES_FILE (Fast DDS 2, Jazzy)"),
+        DeclareLaunchArgument(
+            "dashboard", default_value="false", choices=["true", "false"],
+            description="start the live web dashboard on http://127.0.0.1:8080 (host, port, token: params_file)"),
     ]
 
     shm_file = PathJoinSubstitution([share, "config", "fastdds_shm.xml"])
@@ -110,5 +113,11 @@ def generate_launch_description() -> LaunchDescription:
         package=PACKAGE, executable="action_feedback_node", name="action_feedback_node", output="screen",
         parameters=[params_file, {"use_sim_time": use_sim_time}],
     )
-    nodes = GroupAction([PushROSNamespace(LaunchConfiguration("namespace")), video_publisher, perception, feedback])
+    dashboard = Node(
+        package=PACKAGE, executable="dashboard", name="dashboard", output="screen",
+        condition=IfCondition(LaunchConfiguration("dashboard")),
+        parameters=[params_file, {"use_sim_time": use_sim_time}],
+    )
+    nodes = GroupAction([PushROSNamespace(LaunchConfiguration("namespace")), video_publisher, perception, feedback,
+                         dashboard])
     return LaunchDescription([*arguments, *shm_profile, nodes])

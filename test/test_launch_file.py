@@ -104,7 +104,7 @@ def test_setup_installs_what_the_launch_file_needs() -> None:
 def test_executables_are_console_scripts_with_main() -> None:
     scripts = _console_scripts()
     launched = {executable for executable, _, _ in _launched_nodes()}
-    assert launched == {"perception_node", "action_feedback_node", "video_publisher"}
+    assert launched == {"perception_node", "action_feedback_node", "video_publisher", "dashboard"}
     for executable in {*launched, "train", "evaluate", "capture", "demo"}:
         module_name, function = scripts[executable].split(":")
         assert callable(getattr(importlib.import_module(module_name), function)), executable
