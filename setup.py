@@ -23,9 +23,11 @@ setup(
         (f"share/{PACKAGE}/media", glob("media/*.mp4")),
     ],
     install_requires=["setuptools"],
+    # colcon test runs pytest (not unittest) when the package declares it as its test extra.
+    extras_require={"test": ["pytest", "hypothesis"]},
     zip_safe=True,
-    maintainer="emotion_perception developers",
-    maintainer_email="dev@example.com",
+    maintainer="emotion_perception maintainers",
+    maintainer_email="emotion-perception@users.noreply.github.com",
     description="Facial valence perception and robot-action feedback for ROS 2.",
     license="Apache-2.0",
     entry_points={

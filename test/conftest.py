@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # talks to the nodes of another run (or of a user's robot) on the same host.
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))  # Fast DDS 3 (Kilted)
+if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy"):  # Fast DDS 2 reads only this name; 3 warns on it
+    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])
 
 import rclpy  # noqa: E402  (after the environment above)
 from rclpy.context import Context  # noqa: E402

@@ -7,7 +7,7 @@ if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
   exit 0
 fi
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+[ "$(id -u)" -eq 0 ] || sudo="sudo -n"  # never wait for a password
 if ! command -v apt-get >/dev/null; then
   echo "install_browser: no apt-get here; install chromium and chromedriver yourself (the browser test skips)" >&2
   exit 0
