@@ -18,6 +18,7 @@ import yaml
 from builtin_interfaces.msg import Time
 from conftest import ROOT, wait_for
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -245,7 +246,7 @@ def test_parameters_are_validated_at_start_and_when_set(executor, ros_context, t
 def test_the_yaml_section_is_the_declared_defaults(ros_context, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # the default database path lands here
     path = ROOT / "config" / "emotion_perception.yaml"
-    section = yaml.safe_load(path.read_text())["action_feedback_node"]["ros__parameters"]
+    section = yaml.safe_load(path.read_text())["/**/action_feedback_node"]["ros__parameters"]
     assert section == {name: spec[0] for name, spec in PARAMETERS.items()}
     node = ActionFeedbackNode(
         context=ros_context,
@@ -363,3 +364,30 @@ def test_a_burst_of_reactions_within_the_queue_depth_is_not_lost(executor, ros_c
     verdict = planner.verdicts()["burst"]
     assert verdict.n_response == 190 and list(verdict.face_ids) == ["face_0", "face_1", "face_2", "face_3"]
     assert verdict.verdict == ActionFeedback.WELL_RECEIVED  # four newcomers at 0.5 > level_threshold
+
+
+@pytest.mark.parametrize("signals", STOPS.values(), ids=STOPS.keys())
+def test_stop_signals_end_the_process_quietly_with_status_0(signals: tuple[int, ...], tmp_path: Path) -> None:
+    process = NodeProcess.module(
+        "emotion_perception.ros.action_feedback_node", "-p", f"stats_db_path:={tmp_path / 'stats.db'}")
+    try:
+        assert process.wait_for_output("judging actions"), process.output
+        assert process.stop(*signals) == 0, process.output
+    finally:
+        process.kill()
+    assert "Traceback" not in process.output
+
+
+def test_each_namespace_gets_its_own_topics_and_stats_database(ros_context, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = ROOT / "config" / "emotion_perception.yaml"
+    nodes = [ActionFeedbackNode(context=ros_context, namespace=ns, cli_args=["--ros-args", "--params-file", str(path)])
+             for ns in ("robot1", "robot2", "")]
+    try:
+        assert [n._store.path for n in nodes] == [
+            tmp_path / ".ros" / "emotion_perception" / name / "action_stats.db" for name in ("robot1", "robot2", "")]
+        assert nodes[0]._feedback_pub.topic_name == "/robot1/human/action_feedback"
+        assert nodes[2]._feedback_pub.topic_name == "/human/action_feedback"
+    finally:
+        for node in nodes:
+            node.destroy_node()

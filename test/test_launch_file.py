@@ -122,7 +122,7 @@ def test_every_launch_argument_is_declared_with_a_description() -> None:
     assert used == set(declared)
     assert {"image_topic", "compressed", "model_path", "use_sim_time", "use_video", "video_path",
             "use_shm_profile"} <= set(declared)
-    assert ast.literal_eval(_keyword(declared["image_topic"], "default_value")) == "/camera/image_raw"
+    assert ast.literal_eval(_keyword(declared["image_topic"], "default_value")) == "camera/image_raw"  # in namespace
 
 
 def test_packaged_files_the_launch_file_points_to_exist() -> None:
@@ -170,6 +170,7 @@ def test_yaml_and_launch_parameters_are_declared_by_the_node(executable: str, ro
 
 def test_yaml_has_parameters_for_each_launched_node() -> None:
     sections = yaml.safe_load(YAML.read_text())
+    assert {f"/**/{name}" for _, name, _ in _launched_nodes()} <= set(sections)  # any namespace
     assert all(set(section) == {"ros__parameters"} for section in sections.values())
     for _, name, _ in _launched_nodes():
         assert load_node_parameters(YAML, name), f"{YAML.name} has no section that applies to {name}"

@@ -26,6 +26,21 @@ from emotion_perception.vision.drawing import draw_reactions
 from emotion_perception.vision.tracking import FaceTracker, Track
 
 
+#: The closed range of each setting of :class:`RecognizerConfig` (``detection_size`` may also be 0, the
+#: full frame); the perception node's parameter ranges are taken from here.
+CONFIG_RANGES: dict[str, tuple[float, float]] = {
+    "detection_size": (64, 4096),
+    "detect_every": (1, 30),
+    "classify_every": (1, 30),
+    "min_detection_confidence": (0.01, 1.0),
+    "min_face_size": (4, 4096),
+    "min_confidence": (0.0, 1.0),
+    "smoothing": (0.0, 0.99),
+    "max_faces": (1, 100),
+    "max_missed": (0, 100),
+}
+
+
 @dataclass(frozen=True)
 class RecognizerConfig:
     """The tunable settings of :class:`EmotionRecognizer`; invalid values raise ``ValueError``.
@@ -56,20 +71,11 @@ class RecognizerConfig:
     max_missed: int = 5
 
     def __post_init__(self) -> None:
-        rules = {
-            "detection_size": (self.detection_size == 0 or 64 <= self.detection_size <= 4096, "0 or in 64..4096 px"),
-            "detect_every": (1 <= self.detect_every <= 30, "in 1..30"),
-            "classify_every": (1 <= self.classify_every <= 30, "in 1..30"),
-            "min_detection_confidence": (0.0 < self.min_detection_confidence <= 1.0, "in (0, 1]"),
-            "min_face_size": (4 <= self.min_face_size <= 4096, "in 4..4096 px"),
-            "min_confidence": (0.0 <= self.min_confidence <= 1.0, "in [0, 1]"),
-            "smoothing": (0.0 <= self.smoothing < 1.0, "in [0, 1)"),
-            "max_faces": (1 <= self.max_faces <= 100, "in 1..100"),
-            "max_missed": (0 <= self.max_missed <= 100, "in 0..100"),
-        }
-        for name, (ok, rule) in rules.items():
-            if not ok:
-                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        for name, (low, high) in CONFIG_RANGES.items():
+            value = getattr(self, name)
+            if not (low <= value <= high or (name == "detection_size" and value == 0)):
+                either = "0 or " if name == "detection_size" else ""
+                raise ValueError(f"{name} must be {either}in [{low}, {high}], got {value!r}")
 
 
 @dataclass
