@@ -25,7 +25,6 @@ from emotion_perception.vision.detection import Detection, FaceDetector, YuNetDe
 from emotion_perception.vision.drawing import draw_reactions
 from emotion_perception.vision.tracking import FaceTracker, Track
 
-
 #: The closed range of each setting of :class:`RecognizerConfig` (``detection_size`` may also be 0, the
 #: full frame); the perception node's parameter ranges are taken from here.
 CONFIG_RANGES: dict[str, tuple[float, float]] = {
