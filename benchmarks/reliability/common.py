@@ -35,8 +35,10 @@ OUT_DIR = ROOT / "out" / "reliability"
 DATA_DIR = ROOT / "test" / "data"
 PARAMS_FILE = ROOT / "config" / "emotion_perception.yaml"
 SHM_PROFILE = ROOT / "config" / "fastdds_shm.xml"
-#: Where Fast DDS 3 (Kilted) and Fast DDS 2.x (Jazzy, Humble) look for SHM_PROFILE.
-PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+#: Where this distribution's Fast DDS looks for SHM_PROFILE: Fast DDS 3 (Kilted) reads FASTDDS_ (and warns on
+#: every node when FASTRTPS_ is set too); Fast DDS 2.x (Jazzy, Humble) reads only FASTRTPS_.
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE",) + (
+    ("FASTRTPS_DEFAULT_PROFILES_FILE",) if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy") else ())
 NS_PER_S = 1_000_000_000
 START_TIMEOUT_S = 120.0  #: a node may take this long to start on a loaded 2-core machine
 RELIABLE_DEEP = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
