@@ -43,6 +43,13 @@ from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
 from emotion_perception.vision.recognizer import EmotionRecognizer, RecognizerConfig
 
+try:
+    from emotion_perception.ros.hri_output import HriFaceOutput
+except ModuleNotFoundError as _missing:  # hri_msgs is optional: only hri_output needs it
+    if _missing.name != "hri_msgs":
+        raise
+    HriFaceOutput = None
+
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
 PARAMETERS: dict[str, ParameterSpec] = {
     "model_path": ("", "valence model file; empty = the shipped model", None, True),
@@ -59,6 +66,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "max_faces": (10, "most faces classified per frame (highest detector score first)", (1, 100), False),
     "max_missed": (5, "detector runs a face may be missed before its id is dropped", (0, 100), False),
     "max_image_pixels": (DEFAULT_MAX_PIXELS, "larger frames (width x height) are dropped", (1, 1 << 28), False),
+    "hri_output": (False, "also publish ROS4HRI (REP-155) humans/faces/... topics (needs hri_msgs)", None, True),
+    "hri_cropped": (False, "with hri_output: publish each face's image on humans/faces/<id>/cropped", None, True),
+    "hri_face_timeout": (2.0, "s after a face leaves before its humans/faces/<id>/* publishers go", (0.0, 60.0), True),
 }
 CONFIG_KEYS = tuple(f.name for f in RecognizerConfig.__dataclass_fields__.values())
 DROP_REASONS = ("conversion", "too_large", "too_small", "backlog", "processing")
@@ -96,6 +106,11 @@ class PerceptionNode(Node):
         self._array_pub = self.create_publisher(EmotionReactionArray, "/human/reactions", RELIABLE_10)
         self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_10)
+        self._hri = None
+        if params["hri_output"]:
+            if HriFaceOutput is None:
+                raise ValueError("hri_output is true but hri_msgs is not installed (build it, or rosdep install)")
+            self._hri = HriFaceOutput(self, params["hri_face_timeout"], params["hri_cropped"])
         self._compressed = params["compressed_input"]
         self.create_subscription(
             CompressedImage if self._compressed else Image,
@@ -169,6 +184,8 @@ class PerceptionNode(Node):
         for reaction in reactions:
             self._reaction_pub.publish(reaction_to_msg(reaction, msg.header))
         self._array_pub.publish(reactions_to_array(reactions, msg.header))
+        if self._hri is not None:
+            self._hri.publish(reactions, msg.header, frame, time.monotonic())
         if self._debug_pub.get_subscription_count() > 0:
             annotated = self.recognizer.annotate(frame, reactions)
             self._debug_pub.publish(numpy_to_image(annotated, "bgr8", msg.header))
@@ -189,6 +206,8 @@ class PerceptionNode(Node):
         log(message, throttle_duration_sec=5.0)
 
     def _publish_diagnostics(self) -> None:
+        if self._hri is not None:
+            self._hri.expire(time.monotonic())
         with self._lock:
             window, self._window = self._window, Counter()
             latencies, self._latencies = np.asarray(self._latencies), []
