@@ -184,27 +184,27 @@ def reaction(face_id: str, x: int) -> FaceReaction:
     return FaceReaction.from_probabilities((x, 10, 40, 40), (0.1, 0.2, 0.7), 0.9, face_id)
 
 
-def test_many_faces_coming_and_going_leave_no_publisher_behind(ros_context: object) -> None:
+def test_many_faces_coming_and_going_leave_no_publisher_behind(
+    ros_context: object, executor: MultiThreadedExecutor
+) -> None:
     node = rclpy.create_node("hri_lifecycle", context=ros_context)
-    try:
-        baseline = len(list(node.publishers))
-        output = HriFaceOutput(node, face_timeout=2.0, publish_cropped=True)
-        frame = np.zeros((120, 640, 3), np.uint8)
-        header = Header(frame_id="cam")
-        peak = 0
-        # 300 faces 0.1 s apart: a new one every 0.5 s, each in view for 1.5 s (3 at a time), then gone.
-        for step in range(1500):
-            faces = [reaction(f"face_{n}", (n % 10) * 50) for n in range(max(0, step // 5 - 3), step // 5 + 1)
-                     if n * 5 <= step < n * 5 + 15]
-            output.publish(faces, header, frame, step * 0.1)
-            peak = max(peak, len(output.face_ids))
-        # In view (3) plus those that left less than face_timeout ago (2.0 s / 0.5 s = 4): never more.
-        assert peak == 7
-        assert len(list(node.publishers)) == baseline + 1 + 3 * len(output.face_ids)
-        assert output.expire(1500 * 0.1 + 2.5) != []
-        assert output.face_ids == []
-        assert len(list(node.publishers)) == baseline + 1  # only humans/faces/tracked
-        output.destroy()
-        assert len(list(node.publishers)) == baseline
-    finally:
-        node.destroy_node()
+    executor.add_node(node)  # spinning meanwhile, as in the node: publishers come and go under the executor
+    baseline = len(list(node.publishers))
+    output = HriFaceOutput(node, face_timeout=2.0, publish_cropped=True)
+    frame = np.zeros((120, 640, 3), np.uint8)
+    header = Header(frame_id="cam")
+    peak = 0
+    # 300 faces 0.1 s apart: a new one every 0.5 s, each in view for 1.5 s (3 at a time), then gone.
+    for step in range(1500):
+        faces = [reaction(f"face_{n}", (n % 10) * 50) for n in range(max(0, step // 5 - 3), step // 5 + 1)
+                 if n * 5 <= step < n * 5 + 15]
+        output.publish(faces, header, frame, step * 0.1)
+        peak = max(peak, len(output.face_ids))
+    # In view (3) plus those that left less than face_timeout ago (2.0 s / 0.5 s = 4): never more.
+    assert peak == 7
+    assert len(list(node.publishers)) == baseline + 1 + 3 * len(output.face_ids)
+    assert output.expire(1500 * 0.1 + 2.5) != []
+    assert output.face_ids == []
+    assert len(list(node.publishers)) == baseline + 1  # only humans/faces/tracked
+    output.destroy()
+    assert len(list(node.publishers)) == baseline

@@ -3,8 +3,9 @@
 Subscribes ``image`` (``sensor_msgs/Image``, or ``image/compressed`` with ``compressed_input``),
 publishes ``/human/reaction`` (one ``EmotionReaction`` per face), ``/human/reactions`` (one
 ``EmotionReactionArray`` per processed frame, empty when nobody is in view), ``~/debug_image``
-(annotated, only while someone subscribes) and ``/diagnostics`` at 1 Hz. Only the newest frame is
-processed, on a worker thread, so a slow frame never blocks DDS and no backlog builds up.
+(annotated, only while someone subscribes) and ``/diagnostics`` at 1 Hz; with ``hri_output``,
+also the ROS4HRI (REP-155) ``humans/faces/...`` topics (:mod:`emotion_perception.ros.hri_output`).
+Only the newest frame is processed, on a worker thread, so a slow frame never blocks DDS and no backlog builds up.
 """
 
 from __future__ import annotations
