@@ -51,12 +51,14 @@ def real_reactions() -> tuple[tuple[FaceReaction, ...], ...]:
     return tuple(frames)
 
 
-def write_session(path: Path, verdicts: dict[str, int] | None = None) -> Path:
-    """A session file of the script's reactions (both topics) and actions, recorded at their stamps, and
-    ``verdicts`` (action name -> ActionFeedback verdict) as if the node had published them."""
+def write_session(path: Path, verdicts: dict[str, int] | None = None, per_face: bool = True) -> Path:
+    """A session file of the script's reactions (per frame, and per face unless ``per_face`` is False) and
+    actions, recorded at their stamps, and ``verdicts`` (action name -> ActionFeedback verdict) as if the
+    node had published them."""
     writer = SessionWriter(path)
     for topic, type_name in SESSION_TOPICS.items():
-        writer.add_topic(topic, type_name)
+        if per_face or topic != "/human/reaction":
+            writer.add_topic(topic, type_name)
     if verdicts:
         writer.add_topic("/human/action_feedback", "emotion_msgs/msg/ActionFeedback")
     actions = dict(ACTIONS)
@@ -67,7 +69,7 @@ def write_session(path: Path, verdicts: dict[str, int] | None = None) -> Path:
             action = RobotAction(header=Header(stamp=stamp(frame)), action_id=f"{actions[frame]}-{frame}",
                                  name=actions[frame])
             writer.write("/robot/action", serialize_message(action), t)
-        for reaction in reactions:
+        for reaction in reactions if per_face else ():
             writer.write("/human/reaction", serialize_message(reaction_to_msg(reaction, header)), t + 1)
         writer.write("/human/reactions", serialize_message(reactions_to_array(reactions, header)), t + 2)
     for frame, name in ACTIONS if verdicts else ():

@@ -63,6 +63,16 @@ def test_report_rejudges_every_action_and_writes_the_plot_csvs_and_summaries(
     assert "3 actions re-judged" in out
 
 
+def test_a_session_with_only_the_per_frame_arrays_is_judged_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arrays = write_session(tmp_path / "arrays.mcap", per_face=False)
+    code, _, err = run_report(capsys, arrays, "-o", tmp_path / "arrays")
+    assert code == 0, err
+    assert {r["name"]: r["rejudged_verdict"] for r in read_csv(tmp_path / "arrays" / "verdicts.csv")} == EXPECTED
+    assert "on /human/reactions" in (tmp_path / "arrays" / "summary.md").read_text()
+
+
 def test_new_thresholds_change_the_verdicts_against_those_recorded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
