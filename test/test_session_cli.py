@@ -37,3 +37,10 @@ def test_replay_refuses_a_topic_the_file_does_not_have(tmp_path: Path, capsys: p
     assert replay.main(["replay", str(session), "--topics", "/robot/action", "/nope"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"replay: {session}: no topic /nope (it has /human/reaction, ") and len(err.splitlines()) == 1
+
+
+def test_record_refuses_a_file_it_cannot_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a_file").write_text("")
+    assert record.main(["record", "-o", str(tmp_path / "a_file" / "s.mcap")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("record: ") and "a_file" in err and len(err.strip().splitlines()) == 1

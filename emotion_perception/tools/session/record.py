@@ -116,7 +116,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str] | None = None) -> int:
-    """Record until Ctrl-C / SIGTERM; 2 for bad arguments or an unknown topic type."""
+    """Record until Ctrl-C / SIGTERM; 2 for bad arguments or an unknown topic type, 1 when the file cannot be
+    written."""
     argv = remove_ros_args(args if args is not None else sys.argv)[1:]
     options = get_args_parser().parse_args(argv)
     try:
@@ -131,6 +132,9 @@ def main(args: list[str] | None = None) -> int:
     try:
         recorder = SessionRecorder(options.output, topics, options.flush_interval)
         rclpy.spin(recorder)
+    except (OSError, ValueError, UnknownMessageTypeError) as exc:
+        print(f"record: {exc}", file=sys.stderr)
+        return 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
