@@ -2,8 +2,8 @@
 
 Written with the ``mcap`` library the way ``ros2 bag record -s mcap`` writes: header profile ``ros2``,
 one schema per message type holding its full ``.msg`` text and dependencies, one channel per topic
-(``message_encoding`` ``cdr``), zstd-compressed chunks with indexes and a summary, so ``ros2 bag
-info/play`` and Foxglove open it. Read sequentially, so a file whose recorder was killed (no summary,
+(``message_encoding`` ``cdr``), zstd-compressed chunks with indexes and a summary: the layout
+``ros2 bag`` and Foxglove read. Read sequentially, so a file whose recorder was killed (no summary,
 a last chunk half written) is read up to its last complete chunk. Messages are decoded from the embedded
 schemas (``mcap-ros2-support``): reading needs neither DDS nor the message packages.
 """
