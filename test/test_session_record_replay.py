@@ -130,6 +130,7 @@ def test_a_recorder_killed_with_sigkill_leaves_its_file_readable_up_to_the_last_
     assert not reader.complete
     assert 0 < len(ids) <= sent
     assert ids == [str(i) for i in range(len(ids))]  # a prefix, in order: everything before the last chunk
+    assert SessionReader(path).recorded_topics()["/human/reaction"] == "emotion_msgs/msg/EmotionReaction"
     session = load_session(path)  # and the report reads it too
     assert not session.complete and len(session.reactions) == len(ids) and len(session.actions) == 1
 

@@ -49,7 +49,7 @@ class SessionPlayer(Node):
             raise ValueError(f"rate and clock_hz must be > 0, got {rate} and {clock_hz}")
         self.path, self.rate, self._clock_period = Path(path), rate, 1.0 / clock_hz
         self._reader = SessionReader(self.path)
-        recorded = self._recorded_topics()
+        recorded = self._reader.recorded_topics()
         wanted = list(recorded) if topics is None else list(topics)
         missing = [t for t in wanted if t not in recorded]
         if missing:
@@ -61,11 +61,6 @@ class SessionPlayer(Node):
             self._outputs[topic] = self.create_publisher(message_class(type_name), topic, qos)
         self._clock_pub = self.create_publisher(Clock, "/clock", CLOCK_QOS)
         self.published = 0
-
-    def _recorded_topics(self) -> dict[str, str]:
-        for _ in self._reader.messages(topics=()):
-            pass
-        return dict(self._reader.topics)
 
     @property
     def topics(self) -> list[str]:

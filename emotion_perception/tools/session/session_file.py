@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mcap.exceptions import EndOfFile, InvalidMagic, McapError
+from mcap.reader import SeekingReader
 from mcap.records import Channel, Message, Schema
 from mcap.stream_reader import StreamReader
 from mcap.well_known import MessageEncoding, SchemaEncoding
@@ -110,6 +111,20 @@ class SessionReader:
             raise SessionFileError(f"{self.path}: no such file")
         self._decoders: dict[int, Callable[[bytes], Any]] = {}
         self._factory = DecoderFactory()
+
+    def recorded_topics(self) -> dict[str, str]:
+        """Topic -> type of every channel: from the summary of a closed file, else by reading it through."""
+        try:
+            with self.path.open("rb") as stream:
+                summary = SeekingReader(stream).get_summary()
+        except (McapError, struct.error, ValueError, OSError):
+            summary = None
+        if summary is None:
+            for _ in self.messages(topics=()):
+                pass
+            return dict(self.topics)
+        return {c.topic: summary.schemas[c.schema_id].name if c.schema_id in summary.schemas else ""
+                for c in summary.channels.values()}
 
     def _records(self) -> Iterator[Schema | Channel | Message]:
         with self.path.open("rb") as stream:
