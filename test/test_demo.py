@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from emotion_perception.feedback.rule import FeedbackConfig
 from emotion_perception.tools.demo import SCALED_WINDOWS, DemoOptions, get_args_parser, run_demo

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
-from conftest import ROOT, wait_for
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from helpers import ROOT, wait_for
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 from rclpy.executors import MultiThreadedExecutor
