@@ -8,9 +8,10 @@ by the global batch's weight and DDP averages the gradients, so the optimiser ta
 one process — except BatchNorm, which normalises each process's half batch with its own statistics
 (a different, equally valid estimator, like a different batch size). The equivalence test therefore
 runs both sides with BatchNorm normalising by its running statistics (a harness patch, both sides
-alike); what remains is float summation order: losses agree to 1e-5 and the weights to ~1 % of how far
-training moved them (measured), so the test allows 1e-3 and 5 %. Without DDP's gradient averaging, or
-with the loss normalised per process, the training losses already differ by more (both checked).
+alike); what remains is float summation order. In this test's 6 steps the losses agree to 6 digits and
+the weights differ by 6e-6 of how far training moved them (measured; the gap grows with the steps, 1e-2
+after 14), so it allows a relative 1e-4 on losses and 1e-3 on weights. Without DDP's gradient averaging,
+or with the loss normalised per process, the training losses differ by more (both checked).
 """
 
 from __future__ import annotations
@@ -99,11 +100,13 @@ def torch_threads():
 
 
 def test_two_processes_take_the_steps_of_one(face_folder: Path, tmp_path: Path, monkeypatch, torch_threads) -> None:
-    """Same seed, same global batch: per-epoch losses and the trained weights of one 2-fold CV fold match."""
+    """Same seed, same global batch: per-epoch losses and the trained weights of one 2-fold CV fold match
+    (the 2 processes load through a worker process each, the one process in itself: augmentation is
+    drawn per sample, so that must not matter)."""
     args = ["--data", str(face_folder), "--folds", "2", "--only-fold", "0", *COMMON_ARGS]
     script = tmp_path / "frozen_batchnorm_train.py"
     script.write_text(FROZEN_BATCHNORM)
-    torchrun([str(script)], *args, "--output-dir", str(tmp_path / "two"))
+    torchrun([str(script)], *args, "--workers", "1", "--output-dir", str(tmp_path / "two"))
 
     monkeypatch.setattr(nn.BatchNorm2d, "forward", lambda self, x: F.batch_norm(
         x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps))
@@ -112,13 +115,13 @@ def test_two_processes_take_the_steps_of_one(face_folder: Path, tmp_path: Path, 
     two, one = (json.loads((tmp_path / run / "fold_0" / "metrics.json").read_text()) for run in ("two", "one"))
     assert [h["epoch"] for h in two["history"]] == [0, 1]
     for key in ("train_loss", "val_loss"):
-        assert np.allclose([h[key] for h in two["history"]], [h[key] for h in one["history"]], rtol=1e-3), key
+        assert np.allclose([h[key] for h in two["history"]], [h[key] for h in one["history"]], rtol=1e-4), key
     assert two["held_out"]["confusion_matrix"] == one["held_out"]["confusion_matrix"]
     train.seed_everything(1)  # run_fold builds fold 0's model after seeding with seed + fold + 1
     start = weights(build_model(ModelCard(arch_kwargs={"widths": [32, 64, 128, 256], "dropout": 0.0})).state_dict())
     w_two, w_one = (weights(torch.load(tmp_path / run / "fold_0" / "checkpoint.pt", weights_only=True)["model"])
                     for run in ("two", "one"))
-    assert (w_two - w_one).norm() < 0.05 * (w_one - start).norm()
+    assert (w_two - w_one).norm() < 1e-3 * (w_one - start).norm()
 
 
 def test_a_two_process_run_writes_once_and_resumes_in_one_process(face_folder: Path, tmp_path: Path,
