@@ -108,8 +108,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 class FaceDataset(Dataset):
     """Faces → (tensor, soft target); training samples go through ``augmented_crop``, others through
     ``preprocess_faces`` on the whole stored face — the perception node's function. A key is an index
-    or ``(epoch, index)``; a sample's augmentation is drawn from (seed, epoch, index), so it is the same
-    whichever process or loader worker loads it."""
+    or ``(epoch, index)``; a sample's augmentation (its numpy and its torch draws) is seeded from
+    (seed, epoch, index), so it is the same whichever process or loader worker loads it."""
 
     def __init__(self, faces: FaceSet, spec: InputSpec, augment: AugmentConfig | None, seed: int) -> None:
         self.faces = faces
@@ -128,7 +128,10 @@ class FaceDataset(Dataset):
             tensor = preprocess_faces(image, [self.spec.full_frame_box(width, height)], self.spec)[0]
         else:
             rng = np.random.default_rng((self.seed, epoch, index))
-            tensor = normalise(augmented_crop(image, self.spec, rng, self.augment)[None], self.spec)[0]
+            with torch.random.fork_rng(devices=[]):  # the process's own stream (dropout) stays untouched
+                torch.manual_seed(int(rng.integers(2**63)))
+                crop = augmented_crop(image, self.spec, rng, self.augment)
+            tensor = normalise(crop[None], self.spec)[0]
         return torch.from_numpy(tensor), torch.from_numpy(self.faces.targets[index])
 
 
