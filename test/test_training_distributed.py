@@ -16,6 +16,7 @@ or with the loss normalised per process, the training losses differ by more (bot
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -32,7 +33,6 @@ from torch import nn
 from emotion_perception.vision.detection import YuNetDetector
 from emotion_perception.vision.model import ModelCard, build_model, load_card
 from training import train
-from training.datasets import read_image_folder
 from training.relabel import ValenceMap
 
 pytestmark = pytest.mark.slow
@@ -43,12 +43,19 @@ FACES = {"pexels_happy_330": ("positive", 30), "pexels_happy_360": ("positive", 
 COMMON_ARGS = ["--epochs", "2", "--batch-size", "12", "--warmup-epochs", "0", "--lr", "3e-3", "--dropout", "0",
                "--camera-aug", "0", "--workers", "0", "--threads", "1", "--device", "cpu", "--seed", "0",
                "--val-fraction", "0.25"]
-FROZEN_BATCHNORM = """
-import sys
+
+
+def frozen_batchnorm(self: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    """BatchNorm2d.forward normalising by the running statistics only (and leaving them as they are)."""
+    return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+
+
+FROZEN_BATCHNORM_TRAIN = f"""import sys
+import torch
 import torch.nn.functional as F
 from torch import nn
-nn.BatchNorm2d.forward = lambda self, x: F.batch_norm(
-    x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+{inspect.getsource(frozen_batchnorm)}
+nn.BatchNorm2d.forward = frozen_batchnorm
 from training import train
 train.main(train.get_args_parser().parse_args(sys.argv[1:]))
 """
@@ -105,11 +112,10 @@ def test_two_processes_take_the_steps_of_one(face_folder: Path, tmp_path: Path, 
     drawn per sample, so that must not matter)."""
     args = ["--data", str(face_folder), "--folds", "2", "--only-fold", "0", *COMMON_ARGS]
     script = tmp_path / "frozen_batchnorm_train.py"
-    script.write_text(FROZEN_BATCHNORM)
+    script.write_text(FROZEN_BATCHNORM_TRAIN)
     torchrun([str(script)], *args, "--workers", "1", "--output-dir", str(tmp_path / "two"))
 
-    monkeypatch.setattr(nn.BatchNorm2d, "forward", lambda self, x: F.batch_norm(
-        x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps))
+    monkeypatch.setattr(nn.BatchNorm2d, "forward", frozen_batchnorm)
     train.main(train.get_args_parser().parse_args([*args, "--output-dir", str(tmp_path / "one")]))
 
     two, one = (json.loads((tmp_path / run / "fold_0" / "metrics.json").read_text()) for run in ("two", "one"))
@@ -124,8 +130,8 @@ def test_two_processes_take_the_steps_of_one(face_folder: Path, tmp_path: Path, 
     assert (w_two - w_one).norm() < 1e-3 * (w_one - start).norm()
 
 
-def test_a_two_process_run_writes_once_and_resumes_in_one_process(face_folder: Path, tmp_path: Path,
-                                                                  torch_threads) -> None:
+def test_a_two_process_run_exports_and_resumes_in_one_process(face_folder: Path, tmp_path: Path,
+                                                               torch_threads) -> None:
     """Real BatchNorm: rank 0's checkpoint scores what the run reported; one process continues the run."""
     out = tmp_path / "run"
     torchrun(["-m", "training.train"], "--data", str(face_folder), "--folds", "0", *COMMON_ARGS,
@@ -138,7 +144,7 @@ def test_a_two_process_run_writes_once_and_resumes_in_one_process(face_folder: P
     checkpoint = torch.load(out / "final" / "checkpoint.pt", map_location="cpu", weights_only=True)
     run_args = train.get_args_parser().parse_args(
         ["--data", str(face_folder), "--folds", "0", *COMMON_ARGS, "--output-dir", str(out)])
-    data = read_image_folder(face_folder, ValenceMap.load())
+    data = train.load_data(run_args, ValenceMap.load(run_args.valence_map))
     _, val, _ = train.split_train_val(data, run_args.val_fraction, run_args.seed)
     card = load_card(out / "valence_model.json")
     model = build_model(card)
