@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
+from helpers import ROOT, load
 from torch import nn
 
 from emotion_perception.vision.detection import YuNetDetector
@@ -37,7 +38,6 @@ from training.relabel import ValenceMap
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 FACES = {"pexels_happy_330": ("positive", 30), "pexels_happy_360": ("positive", 30),
          "pexels_sad_030": ("negative", 15), "pexels_sad_045": ("negative", 15)}
 COMMON_ARGS = ["--epochs", "2", "--batch-size", "12", "--warmup-epochs", "0", "--lr", "3e-3", "--dropout", "0",
@@ -68,7 +68,7 @@ def face_folder(tmp_path_factory) -> Path:
     rng = np.random.default_rng(0)
     detector = YuNetDetector()
     for name, (label, count) in FACES.items():
-        frame = cv2.imread(str(ROOT / "test" / "data" / f"{name}.jpg"), cv2.IMREAD_COLOR)
+        frame = load(f"{name}.jpg")
         x, y, w, h = detector.detect(frame)[0].box
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         (out / label).mkdir(exist_ok=True)
