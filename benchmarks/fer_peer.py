@@ -104,7 +104,7 @@ def macro_report(labels: np.ndarray, predictions: np.ndarray) -> dict:
 
 def accuracy(args: argparse.Namespace) -> dict:
     vmap = ValenceMap.load(args.valence_map)
-    data = deduplicate(read_fer_csv(args.data, vmap, "auto", args.eval_labels)).split(args.split)
+    data = deduplicate(read_fer_csv(args.data, vmap, args.labels, args.eval_labels)).split(args.split)
     peer = FerPeer(args.threads)
     to_valence = emotion_to_valence(vmap)
     probabilities = np.stack([peer.classify(image) for image in data.images])
@@ -113,8 +113,9 @@ def accuracy(args: argparse.Namespace) -> dict:
         "model": "fer 25.10.3 emotion_model_quantized.tflite (mini-Xception, FER2013 7 classes) via ai-edge-litert",
         "data": str(args.data),
         "split": args.split,
-        "label_protocol": f"FER+ '{args.eval_labels}' labels mapped with {Path(args.valence_map).name}; "
-                          "7-class probabilities summed per valence class over the emotions the map keeps",
+        "label_protocol": ("original FER2013 labels" if args.labels == "fer2013" else f"FER+ '{args.eval_labels}' "
+                           "labels") + f" mapped with {Path(args.valence_map).name}; 7-class probabilities summed "
+                          "per valence class over the emotions the map keeps",
         **macro_report(data.labels, predictions),
     }
     return result
@@ -177,7 +178,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     acc = sub.add_parser("accuracy", help="fer's classifier on FER 48x48 faces mapped to valence → JSON")
     acc.add_argument("--data", type=Path, required=True, help="fer2013_ferplus.csv.gz (FER CSV with FER+ votes)")
     acc.add_argument("--split", default="test", help="train / val / test (PrivateTest)")
-    acc.add_argument("--eval-labels", default="majority", choices=["majority", "argmax"])
+    acc.add_argument("--labels", default="auto", choices=["auto", "fer2013"],
+                     help="FER+ votes (auto) or the original FER2013 labels the peer was trained on")
+    acc.add_argument("--eval-labels", default="majority", choices=["majority", "argmax"],
+                     help="FER+ protocol (ignored with --labels fer2013)")
     acc.add_argument("--valence-map", type=Path, default=DEFAULT_MAP_PATH)
     acc.add_argument("--threads", type=int, default=2)
     acc.add_argument("--json", type=Path, required=True, help="output JSON")
