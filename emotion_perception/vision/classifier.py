@@ -132,9 +132,13 @@ class ValenceClassifier:
         """Preprocessed faces ``(N, C, size, size)`` float32 → calibrated probabilities ``(N, 3)``."""
         return softmax(self.logits_batch(batch) / self.temperature + self.class_bias)
 
-    def predict(self, image: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
-        """All faces of one frame (BGR or gray uint8, detector boxes ``(x, y, w, h)``) → ``(N, 3)``."""
-        return self.predict_batch(preprocess_faces(image, boxes, self.spec))
+    def predict(self, image: np.ndarray, boxes: Sequence[Box],
+                landmarks: Sequence[Sequence[tuple[float, float]]] | None = None) -> np.ndarray:
+        """All faces of one frame (BGR or gray uint8, detector boxes ``(x, y, w, h)``) → ``(N, 3)``.
+
+        ``landmarks`` (the detector's, per box) level each face when the card's input spec aligns.
+        """
+        return self.predict_batch(preprocess_faces(image, boxes, self.spec, landmarks))
 
     def predict_crop(self, crop: np.ndarray) -> np.ndarray:
         """One already cropped face (e.g. from ``face_crop``) → ``(3,)``."""
