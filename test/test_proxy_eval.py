@@ -15,7 +15,7 @@ from emotion_perception.vision.preprocessing import face_crop
 from emotion_perception.vision.recognizer import EmotionRecognizer
 from training.datasets import FaceSet
 from training.proxy_eval import (
-    SCALES,
+    CROP_KINDS,
     camera_scene,
     decide,
     fit_bias,
@@ -64,7 +64,7 @@ def test_cached_crops_give_what_the_plain_api_reports(fer_like_faces: FaceSet, t
         reactions = recognizer.run(frame)
         largest = max(reactions, key=lambda r: r.box[2] * r.box[3])
         np.testing.assert_allclose(fast[index], largest.probabilities, atol=1e-5)
-    assert 1.1 in SCALES
+    assert (1.1, False) in CROP_KINDS
 
 
 def test_no_face_counts_as_wrong() -> None:

@@ -13,8 +13,9 @@ We have no labelled camera set, so three proxies stand in for one:
 * FER PrivateTest itself on both label protocols (FER+ majority, original FER2013 labels).
 
 Variants are ``NAME[:key=value,...]`` with keys ``model`` (a .pt with its card), ``mirror`` (0/1),
-``scale`` (crop side / box side) and ``bias`` (``fit`` = fit the per-class prior correction on the
-PublicTest camera proxy; ``card``; or three numbers ``neg/neu/pos``)::
+``scale`` (crop side / box side), ``align`` (0/1: level the eyes with YuNet's landmarks) and ``bias``
+(``fit`` = fit the per-class prior correction on the PublicTest camera proxy; ``card``; or three
+numbers ``neg/neu/pos``)::
 
     python -m training.proxy_eval --data ../shared/data/fer2013_ferplus.csv.gz \\
         --variant shipped --variant mirror_off:mirror=0 --variant prior:bias=fit --json runs/proxy/proxy.json
@@ -36,7 +37,7 @@ from emotion_perception.reaction import CLASS_NAMES, Valence
 from emotion_perception.vision.classifier import ValenceClassifier, softmax
 from emotion_perception.vision.detection import Detection
 from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH
-from emotion_perception.vision.preprocessing import InputSpec, face_crop, normalise
+from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop, normalise
 from emotion_perception.vision.recognizer import EmotionRecognizer
 
 from .datasets import FaceSet, deduplicate, read_fer_csv
@@ -50,7 +51,8 @@ SCENE_SIZE = (640, 480)  #: (width, height) of a camera proxy frame
 FACE_SIDE = (80.0, 250.0)  #: range of the FER frame's side in the scene (px, log-uniform)
 BIAS_GRID = np.round(np.arange(-1.5, 1.5001, 0.05), 2)  #: candidate log-prior corrections (neutral fixed at 0)
 SIZE_BUCKETS = ((0, 120), (120, 180), (180, 10_000))  #: FER frame side in the scene (px)
-SCALES = (1.0, 1.1, 1.2, 1.3)  #: crop scales (crop side / box side) whose crops are cached
+#: (crop scale, eyes levelled) of the crops cached per scene
+CROP_KINDS = ((1.0, False), (1.1, False), (1.2, False), (1.3, False), (1.1, True))
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Variant:
     model: Path = DEFAULT_MODEL_PATH
     mirror: bool | None = None  #: None = the card's
     scale: float | None = None  #: crop side / box side; None = the card's
+    align: bool | None = None  #: level the eyes with YuNet's landmarks; None = the card's
     bias: str = "card"  #: "card", "fit" (on the PublicTest camera proxy) or "neg/neu/pos"
 
     @classmethod
@@ -69,10 +72,11 @@ class Variant:
         values: dict = {}
         for item in filter(None, options.split(",")):
             key, sep, value = item.partition("=")
-            if not sep or key not in ("model", "mirror", "scale", "bias"):
-                raise argparse.ArgumentTypeError(f"variant option {item!r}: expected model|mirror|scale|bias=VALUE")
-            values[key] = (Path(value) if key == "model" else value not in ("0", "false", "off") if key == "mirror"
-                           else float(value) if key == "scale" else value)
+            if not sep or key not in ("model", "mirror", "scale", "align", "bias"):
+                raise argparse.ArgumentTypeError(
+                    f"variant option {item!r}: expected model|mirror|scale|align|bias=VALUE")
+            values[key] = (Path(value) if key == "model" else value not in ("0", "false", "off")
+                           if key in ("mirror", "align") else float(value) if key == "scale" else value)
         return cls(name=name, **values)
 
 
@@ -142,11 +146,16 @@ def largest(detections: list[Detection]) -> Detection | None:
 
 @dataclass
 class SceneCrops:
-    """What the classifier sees of each camera scene: the largest face's crop at every scale of :data:`SCALES`."""
+    """What the classifier sees of each camera scene: the largest face's crop of every :data:`CROP_KINDS`."""
 
-    crops: np.ndarray  #: uint8 (N, len(SCALES), size, size[, 3]); zeros where no face was found
+    crops: np.ndarray  #: uint8 (N, len(CROP_KINDS), size, size[, 3]); zeros where no face was found
     found: np.ndarray  #: bool (N,)
     params: list[dict]  #: what :func:`camera_scene` did to each face
+
+
+def preprocess_crops(frame: np.ndarray, face: Detection, spec: InputSpec) -> np.ndarray:
+    """The uint8 crop ``ValenceClassifier.predict`` normalises for this face (``preprocess_faces``' rule)."""
+    return face_crop(frame, face.box, spec, eye_roll(face.landmarks) if spec.align else 0.0)
 
 
 def scene_crops(faces: FaceSet, seed: int, spec: InputSpec, cache: Path | None) -> SceneCrops:
@@ -155,15 +164,16 @@ def scene_crops(faces: FaceSet, seed: int, spec: InputSpec, cache: Path | None) 
         stored = np.load(cache, allow_pickle=False)
         return SceneCrops(stored["crops"], stored["found"], json.loads(str(stored["params"])))
     detect = EmotionRecognizer().detect
-    crops = np.zeros((len(faces), len(SCALES), spec.size, spec.size, *(() if spec.grayscale else (3,))), np.uint8)
+    crops = np.zeros((len(faces), len(CROP_KINDS), spec.size, spec.size, *(() if spec.grayscale else (3,))), np.uint8)
     found = np.zeros(len(faces), bool)
     params = []
     for index, frame, scene_params in scenes(faces, seed):
         face = largest(detect(frame))
         if face is not None:
             found[index] = True
-            for k, scale in enumerate(SCALES):
-                crops[index, k] = face_crop(frame, face.box, dataclasses.replace(spec, scale=scale))
+            for k, (scale, align) in enumerate(CROP_KINDS):
+                kind = dataclasses.replace(spec, scale=scale, align=align)
+                crops[index, k] = preprocess_crops(frame, face, kind)
         params.append(scene_params)
     result = SceneCrops(crops, found, params)
     if cache is not None:
@@ -175,13 +185,13 @@ def scene_crops(faces: FaceSet, seed: int, spec: InputSpec, cache: Path | None) 
 def scene_log_probs(classifier: ValenceClassifier, proxy: SceneCrops) -> np.ndarray:
     """Calibrated log-probabilities (no class bias) per scene; NaN rows where no face was found."""
     spec = classifier.spec
-    if spec.scale not in SCALES:
-        raise ValueError(f"crop scale {spec.scale} not cached (cached: {SCALES})")
+    if (spec.scale, spec.align) not in CROP_KINDS:
+        raise ValueError(f"crop (scale {spec.scale}, align {spec.align}) not cached (cached: {CROP_KINDS})")
     out = np.full((len(proxy.found), len(CLASS_NAMES)), np.nan, np.float32)
     index = np.flatnonzero(proxy.found)
     for start in range(0, len(index), 256):
         rows = index[start:start + 256]
-        logits = classifier.logits_batch(normalise(proxy.crops[rows, SCALES.index(spec.scale)], spec))
+        logits = classifier.logits_batch(normalise(proxy.crops[rows, CROP_KINDS.index((spec.scale, spec.align))], spec))
         out[rows] = np.log(softmax(logits / classifier.temperature))
     return out
 
@@ -276,6 +286,8 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], cached: dict, a
     classifier = ValenceClassifier(variant.model, threads=args.threads, mirror=variant.mirror)
     if variant.scale is not None:
         classifier.spec = dataclasses.replace(classifier.spec, scale=variant.scale)
+    if variant.align is not None:
+        classifier.spec = dataclasses.replace(classifier.spec, align=variant.align)
     log_probs = {split: scene_log_probs(classifier, cached[split]) for split in ("val", "test")}
     labels = {split: sets[split].labels for split in sets}
     if variant.bias == "fit":
@@ -328,7 +340,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="fer2013_ferplus.csv.gz (FER pixels + FER+ votes)")
     parser.add_argument("--variant", type=Variant.parse, action="append", default=None,
-                        help="NAME[:model=PT,mirror=0|1,scale=S,bias=fit|card|neg/neu/pos] (repeatable)")
+                        help="NAME[:model=PT,mirror=0|1,scale=S,align=0|1,bias=fit|card|neg/neu/pos] (repeatable)")
     parser.add_argument("--limit", type=int, default=0, help="at most N faces per FER set (0 = all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the camera scenes")
     parser.add_argument("--clip", type=Path, default=CLIP)
