@@ -36,7 +36,7 @@ import numpy as np
 from emotion_perception.reaction import CLASS_NAMES, Valence
 from emotion_perception.vision.classifier import ValenceClassifier, softmax
 from emotion_perception.vision.detection import Detection
-from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH
+from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH, card_path, load_card
 from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop, normalise
 from emotion_perception.vision.recognizer import EmotionRecognizer
 
@@ -260,16 +260,18 @@ def clip_figures(recognizer: EmotionRecognizer, clip: Path, labels_file: Path) -
     return result
 
 
-def load_sets(data: Path, vmap: ValenceMap, limit: int, seed: int) -> dict[str, FaceSet]:
-    """FER+ majority val/test and original-label test, deduplicated; at most ``limit`` faces each (0 = all)."""
+def load_sets(data: Path, vmap: ValenceMap) -> dict[str, FaceSet]:
+    """FER+ majority val/test and original-label test, deduplicated."""
     ferplus = deduplicate(read_fer_csv(data, vmap, "auto", "majority"))
     original = deduplicate(read_fer_csv(data, vmap, "fer2013"))
-    sets = {"val": ferplus.split("val"), "test": ferplus.split("test"), "test_fer2013": original.split("test")}
-    if limit:
-        rng = np.random.default_rng(seed)
-        sets = {k: s.subset(np.sort(rng.permutation(len(s))[:limit])) if len(s) > limit else s
-                for k, s in sets.items()}
-    return sets
+    return {"val": ferplus.split("val"), "test": ferplus.split("test"), "test_fer2013": original.split("test")}
+
+
+def camera_sets(sets: dict[str, FaceSet], limit: int, seed: int) -> dict[str, FaceSet]:
+    """The val/test faces re-embedded as camera scenes: a random ``limit`` of each (0 = all)."""
+    rng = np.random.default_rng(seed)
+    return {k: sets[k].subset(np.sort(rng.permutation(len(sets[k]))[:limit])) if 0 < limit < len(sets[k])
+            else sets[k] for k in ("val", "test")}
 
 
 def by_size(labels: np.ndarray, predictions: np.ndarray, params: list[dict]) -> dict:
@@ -282,7 +284,8 @@ def by_size(labels: np.ndarray, predictions: np.ndarray, params: list[dict]) -> 
             for name, keep in out.items() if keep.any()}
 
 
-def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], cached: dict, args: argparse.Namespace) -> dict:
+def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[str, FaceSet], cached: dict,
+                     args: argparse.Namespace) -> dict:
     classifier = ValenceClassifier(variant.model, threads=args.threads, mirror=variant.mirror)
     if variant.scale is not None:
         classifier.spec = dataclasses.replace(classifier.spec, scale=variant.scale)
@@ -290,8 +293,9 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], cached: dict, a
         classifier.spec = dataclasses.replace(classifier.spec, align=variant.align)
     log_probs = {split: scene_log_probs(classifier, cached[split]) for split in ("val", "test")}
     labels = {split: sets[split].labels for split in sets}
+    scene_labels = {split: camera[split].labels for split in camera}
     if variant.bias == "fit":
-        classifier.class_bias = fit_bias(log_probs["val"], labels["val"])
+        classifier.class_bias = fit_bias(log_probs["val"], scene_labels["val"])
     elif variant.bias != "card":
         classifier.class_bias = np.asarray([float(b) for b in variant.bias.split("/")], np.float32)
     bias = classifier.class_bias
@@ -309,9 +313,10 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], cached: dict, a
         "class_bias": [round(float(b), 3) for b in bias],
         "tta_flip": classifier.tta_flip,
         "crop_scale": classifier.spec.scale,
-        "camera_proxy_privatetest": scores(labels["test"], test_predictions)
-        | {"slices": by_size(labels["test"], test_predictions, cached["test"].params)},
-        "camera_proxy_publictest": scores(labels["val"], decide(log_probs["val"], bias)),
+        "align": classifier.spec.align,
+        "camera_proxy_privatetest": scores(scene_labels["test"], test_predictions)
+        | {"slices": by_size(scene_labels["test"], test_predictions, cached["test"].params)},
+        "camera_proxy_publictest": scores(scene_labels["val"], decide(log_probs["val"], bias)),
         "clip": clip,
         "clip_ms_per_frame": round(1e3 * clip_seconds / max(clip["frames"], 1), 2),
         **fer,
@@ -341,7 +346,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, required=True, help="fer2013_ferplus.csv.gz (FER pixels + FER+ votes)")
     parser.add_argument("--variant", type=Variant.parse, action="append", default=None,
                         help="NAME[:model=PT,mirror=0|1,scale=S,align=0|1,bias=fit|card|neg/neu/pos] (repeatable)")
-    parser.add_argument("--limit", type=int, default=0, help="at most N faces per FER set (0 = all)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="re-embed at most N faces of PublicTest and of PrivateTest as scenes (0 = all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the camera scenes")
     parser.add_argument("--clip", type=Path, default=CLIP)
     parser.add_argument("--clip-labels", type=Path, default=CLIP_LABELS)
@@ -350,20 +356,39 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "proxy_cache",
                         help="where the scenes' detections are kept between runs")
     parser.add_argument("--json", type=Path, default=ROOT / "runs" / "proxy" / "proxy_eval.json")
+    parser.add_argument("--adopt", default=None, metavar="VARIANT",
+                        help="write this variant's decision rule, alignment and proxy figures into its model's card")
     return parser
+
+
+def adopt(variant: Variant, result: dict) -> Path:
+    """Make ``variant``'s way of running its model the card's default and record the proxy figures there."""
+    path = card_path(variant.model)
+    card = load_card(variant.model)
+    card.class_bias = None if not any(result["class_bias"]) else result["class_bias"]
+    card.input = {**card.input, "scale": result["crop_scale"], "align": result["align"]}
+    card.tta_flip = result["tta_flip"]
+    card.metrics["in_the_wild_proxy"] = {k: result[k] for k in (
+        "camera_proxy_privatetest", "camera_proxy_publictest", "fer_privatetest_ferplus_majority",
+        "fer_privatetest_fer2013")} | {"clip": {k: v["share_correct"] for k, v in result["clip"]["segments"].items()},
+                                       "evaluated_with": "python -m training.proxy_eval", "variant": variant.name}
+    card.validate()
+    card.save(path)
+    return path
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = get_args_parser().parse_args(argv)
     variants = args.variant or [Variant("shipped")]
-    sets = load_sets(args.data, ValenceMap.load(args.valence_map), args.limit, args.seed)
+    sets = load_sets(args.data, ValenceMap.load(args.valence_map))
+    camera = camera_sets(sets, args.limit, args.seed)
     spec = ValenceClassifier(variants[0].model, threads=args.threads).spec
-    cached = {split: scene_crops(sets[split], args.seed, spec, args.cache_dir / (
-        f"{split}_n{len(sets[split])}_seed{args.seed}_{spec.size}{'gray' if spec.grayscale else 'bgr'}.npz"))
+    cached = {split: scene_crops(camera[split], args.seed, spec, args.cache_dir / (
+        f"{split}_n{len(camera[split])}_seed{args.seed}_{spec.size}{'gray' if spec.grayscale else 'bgr'}.npz"))
         for split in ("val", "test")}
     results = {}
     for variant in variants:
-        results[variant.name] = evaluate_variant(variant, sets, cached, args)
+        results[variant.name] = evaluate_variant(variant, sets, camera, cached, args)
         print(table({variant.name: results[variant.name]}).splitlines()[-1], flush=True)
     output = {
         "protocol": {
@@ -382,6 +407,11 @@ def main(argv: list[str] | None = None) -> dict:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(output, indent=2) + "\n")
     print(output["table"])
+    if args.adopt:
+        chosen = next((v for v in variants if v.name == args.adopt), None)
+        if chosen is None:
+            raise SystemExit(f"--adopt {args.adopt}: no such variant (have {[v.name for v in variants]})")
+        print(f"adopted {chosen.name} into {adopt(chosen, results[chosen.name])}")
     return output
 
 
