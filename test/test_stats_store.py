@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
-from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError
+from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError, default_robot_id
+from emotion_perception.feedback.store_url import default_outbox, open_store, sqlite_path
 
 
 def verdict(action_id: str, name: str, kind: Verdict, delta: float = math.nan) -> ActionVerdict:
@@ -183,3 +185,79 @@ def test_write_failure_is_a_store_error_and_the_store_stays_usable(tmp_path: Pat
     store.close()
     with pytest.raises(StatsStoreError, match="cannot read"):
         store.stats()
+
+
+def test_rows_carry_the_robot_id_and_stats_answer_per_robot_or_fleet(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    a, b = StatsStore(path, "robot_a"), StatsStore(path, "robot_b")
+    for v in SAMPLE:
+        a.record(v)
+    b.record(SAMPLE[0])  # the same action id from another robot is another verdict
+    a.record(SAMPLE[0])  # a replay of robot_a's: stored once
+    assert [(r.name, r.count) for r in a.stats(robot_id="robot_a")] == [("joke", 2), ("wave", 3)]
+    assert [(r.name, r.count) for r in a.stats(robot_id="robot_b")] == [("wave", 1)]
+    assert [(r.name, r.count) for r in a.stats()] == [("joke", 2), ("wave", 4)]
+    assert a.stats("wave", robot_id="nobody") == []
+    assert a.action_ids("robot_b") == ["w1"] and len(a.action_ids()) == 6
+    a.close()
+    b.close()
+    assert StatsStore(tmp_path / "other.db").robot_id == socket.gethostname()
+
+
+V1_SCHEMA = """CREATE TABLE verdicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, action_id TEXT NOT NULL, name TEXT NOT NULL,
+    action_stamp_ns INTEGER NOT NULL, duration REAL NOT NULL, verdict INTEGER NOT NULL, baseline_valence REAL,
+    response_valence REAL, delta REAL, confidence REAL NOT NULL, n_baseline INTEGER NOT NULL,
+    n_response INTEGER NOT NULL, face_ids TEXT NOT NULL, decided_ns INTEGER NOT NULL);
+CREATE INDEX verdicts_by_name ON verdicts (name);
+PRAGMA application_id = 1162887494;
+PRAGMA user_version = 1;"""
+
+
+def test_a_schema_1_database_is_migrated_in_place_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA)
+        for action_id, kind, delta in (("a1", 1, 0.5), ("a2", -1, -0.4), ("a1", 0, 0.0), ("a3", 2, None)):
+            conn.execute(
+                "INSERT INTO verdicts (action_id, name, action_stamp_ns, duration, verdict, delta, confidence,"
+                " n_baseline, n_response, face_ids, decided_ns) VALUES (?, 'wave', 1, 0.0, ?, ?, 0.9, 1, 2, '[]', 3)",
+                (action_id, kind, delta),
+            )
+    store = StatsStore(path, "old_robot")
+    assert store.action_ids("old_robot") == ["a1", "a2", "a3"]  # a duplicated id of schema 1 keeps its first
+    (wave,) = store.stats(robot_id="old_robot")
+    assert (wave.count, wave.well_received, wave.badly_received, wave.unknown) == (3, 1, 1, 1)
+    assert wave.mean_delta == pytest.approx(0.05)
+    store.record(SAMPLE[0])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    reopened = StatsStore(path, "old_robot")  # already current: nothing to migrate
+    assert reopened.action_ids() == ["a1", "a2", "a3", "w1"]
+    reopened.close()
+
+
+def test_a_database_of_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    StatsStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 3")
+    before = path.read_bytes()
+    with pytest.raises(StatsStoreError, match="schema 3, newer than"):
+        StatsStore(path)
+    assert path.read_bytes() == before
+
+
+def test_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert sqlite_path("sqlite:///abs/file.db") == "/abs/file.db"
+    assert sqlite_path("sqlite:///~/file.db") == sqlite_path("sqlite://~/file.db") == "~/file.db"
+    store = open_store(f"sqlite://{tmp_path}/s.db", "r1")
+    assert isinstance(store, StatsStore) and store.path == tmp_path / "s.db" and store.robot_id == "r1"
+    store.close()
+    assert default_outbox("ward 3/robot") == tmp_path / ".ros/emotion_perception/verdict_outbox_ward_3_robot.db"
+    assert default_robot_id("/ward3/robot_a") == "ward3/robot_a" and default_robot_id("/") == socket.gethostname()
+    with pytest.raises(StatsStoreError, match="names no file"):
+        open_store("sqlite://", "r1")

@@ -3,8 +3,9 @@
 Subscribes ``/robot/action`` (``RobotAction``) and ``/human/reaction`` (``EmotionReaction``), both
 reliable; publishes one ``ActionFeedback`` per action on ``/human/action_feedback`` once its response
 window has closed (checked by a timer on the node clock, so ``use_sim_time`` and bag replay work),
-after writing the verdict to the sqlite store; serves ``~/get_action_stats`` and publishes
-``/diagnostics`` at 1 Hz. The verdict rule is in :mod:`emotion_perception.feedback.rule`.
+after writing the verdict to the store (sqlite, or PostgreSQL for a fleet; rows carry ``robot_id``);
+serves ``~/get_action_stats`` (this robot) and ``~/get_fleet_action_stats`` (every robot in the database)
+and publishes ``/diagnostics`` at 1 Hz. The verdict rule is in :mod:`emotion_perception.feedback.rule`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.feedback.rule import ActionVerdict, DropReason, FeedbackConfig, FeedbackTracker
-from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError
+from emotion_perception.feedback.stats_store import StatsStoreError, StoreHealth, VerdictStore, default_robot_id
+from emotion_perception.feedback.store_url import SQLITE_SCHEME, open_store
 from emotion_perception.ros.messages import (
     action_from_msg,
     stats_to_msg,
@@ -59,8 +61,18 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "reaction_queue_depth": (200, "reliable queue depth of /human/reaction (bursts)", (1, 10_000), True),
     "warn_throttle": (5.0, "s between two warnings of the same drop reason", (0.0, 3600.0), False),
     "stats_db_path": ("~/.ros/emotion_perception/action_stats.db", "sqlite file of the verdicts", None, True),
+    "stats_db_url": ("", "verdict database URL; '' = sqlite at stats_db_path", None, True),
+    "robot_id": ("", "this robot's id in the verdict rows; '' = the node's namespace, else the host name", None, True),
+    "stats_outbox_path": ("", "local file queuing verdicts while PostgreSQL is unreachable", None, True),
+    "stats_outbox_capacity": (100_000, "most verdicts queued on disk during an outage", (1, 10_000_000), True),
+    "stats_db_retry_period": (1.0, "s between reconnection attempts to PostgreSQL", (0.05, 60.0), True),
 }
-DB_PATH_CONSTRAINT = "a file path; ~ is expanded and missing folders are created"
+CONSTRAINTS = {
+    "stats_db_path": "a file path; ~ is expanded and missing folders are created",
+    "stats_db_url": "sqlite:///abs/path.db, sqlite://~/path.db or postgresql://[user@]host[:port]/db[?...] "
+    "without a password (libpq takes it from PGPASSWORD, a service file or ~/.pgpass)",
+    "stats_outbox_path": "a file path; '' = ~/.ros/emotion_perception/verdict_outbox_<robot_id>.db",
+}
 CONFIG_KEYS = tuple(FeedbackConfig.__dataclass_fields__)
 RELIABLE = ReliabilityPolicy.RELIABLE
 # Every action must be judged: KEEP_ALL, so an action waiting in the queue while the node is busy is never
@@ -90,9 +102,8 @@ class ActionFeedbackNode(Node):
             raise
 
     def _setup(self) -> None:
-        for name, (default, _, _, _) in PARAMETERS.items():
-            constraints = DB_PATH_CONSTRAINT if name == "stats_db_path" else ""
-            self.declare_parameter(name, default, parameter_descriptor(name, PARAMETERS[name], constraints))
+        for name, spec in PARAMETERS.items():
+            self.declare_parameter(name, spec[0], parameter_descriptor(name, spec, CONSTRAINTS.get(name, "")))
         config = self._config({})
         problems = config.problems()
         if problems:
@@ -103,6 +114,7 @@ class ActionFeedbackNode(Node):
         self._db_errors = 0
         self._last_warn: dict[str, float] = {}
         self._last_report = (0, 0)  # (drops, db errors) at the previous diagnostics report
+        self._db_was_connected = True
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
 
@@ -112,10 +124,22 @@ class ActionFeedbackNode(Node):
         self.create_subscription(RobotAction, "robot/action", self._on_action, ACTION_QOS)
         self.create_subscription(EmotionReaction, "human/reaction", self._on_reaction, reaction_qos)
         self.create_service(GetActionStats, "~/get_action_stats", self._on_get_stats)
+        self.create_service(GetActionStats, "~/get_fleet_action_stats", self._on_get_fleet_stats)
         self.create_timer(self.get_parameter("check_period").value, self._judge_due)
         self.create_timer(1.0, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME))
-        self._store = StatsStore(self.get_parameter("stats_db_path").value)  # last: nothing to undo after it
-        self.get_logger().info(f"judging actions; verdicts recorded in {self._store.path}")
+        self._store = self._open_store()  # last: nothing to undo after it
+        store = self._store
+        self.get_logger().info(f"judging actions; verdicts of robot {store.robot_id!r} recorded in {store.location}")
+
+    def _open_store(self) -> VerdictStore:
+        value = self.get_parameter
+        return open_store(
+            value("stats_db_url").value or SQLITE_SCHEME + value("stats_db_path").value,
+            value("robot_id").value or default_robot_id(self.get_namespace()),
+            outbox_path=value("stats_outbox_path").value,
+            outbox_capacity=value("stats_outbox_capacity").value,
+            retry_period=value("stats_db_retry_period").value,
+        )
 
     def _config(self, changes: dict[str, object]) -> FeedbackConfig:
         return FeedbackConfig(**{k: changes.get(k, self.get_parameter(k).value) for k in CONFIG_KEYS})
@@ -179,14 +203,22 @@ class ActionFeedbackNode(Node):
         )
 
     def _on_get_stats(self, request: GetActionStats.Request, response: GetActionStats.Response):
+        return self._answer_stats(request, response, self._store.robot_id)
+
+    def _on_get_fleet_stats(self, request: GetActionStats.Request, response: GetActionStats.Response):
+        return self._answer_stats(request, response, None)
+
+    def _answer_stats(self, request: GetActionStats.Request, response: GetActionStats.Response, robot: str | None):
+        """Statistics of one robot (or every robot when ``robot`` is None); a database error is success=False."""
         try:
-            rows = self._store.stats(request.name)
+            rows = self._store.stats(request.name, robot)
         except StatsStoreError as e:
             self._db_errors += 1
             response.success, response.message = False, str(e)
             return response
         response.success = True
-        response.message = f"{sum(r.count for r in rows)} verdicts for {len(rows)} action name(s)"
+        whose = f"robot {robot!r}" if robot is not None else "all robots"
+        response.message = f"{sum(r.count for r in rows)} verdicts for {len(rows)} action name(s) of {whose}"
         response.stats = [stats_to_msg(r) for r in rows]
         return response
 
@@ -200,11 +232,18 @@ class ActionFeedbackNode(Node):
                 "pending_actions": tracker.pending_count,
                 "reactions_held": tracker.history_size,
                 "db_errors": self._db_errors,
+                "robot_id": self._store.robot_id,
                 **{f"dropped_{r.value}": tracker.drops[r.value] for r in DropReason},
             }
             drops = sum(tracker.drops.values())
+        health = self._store.health()
+        values.update(db_connected=health.connected, db_queued=health.queued, db_outages=health.outages)
+        self._log_connection(health)
         if self._db_errors > self._last_report[1]:
-            level, message = DiagnosticStatus.ERROR, f"stats database errors; see the log ({self._store.path})"
+            level, message = DiagnosticStatus.ERROR, f"stats database errors; see the log ({self._store.location})"
+        elif not health.connected:
+            level = DiagnosticStatus.WARN
+            message = f"stats database unreachable, {health.queued} verdicts queued on disk: {health.last_error}"
         elif drops > self._last_report[0]:
             level, message = DiagnosticStatus.WARN, "input dropped in the last period; see the drop counts"
         else:
@@ -217,6 +256,20 @@ class ActionFeedbackNode(Node):
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(array)
+
+    def _log_connection(self, health: StoreHealth) -> None:
+        """One line when the database goes away and one when it is back (checked at the diagnostics rate)."""
+        if health.connected != self._db_was_connected:
+            if health.connected:
+                self.get_logger().info(
+                    f"stats database {self._store.location} is back; writing {health.queued} queued verdicts"
+                )
+            else:
+                self.get_logger().error(
+                    f"stats database {self._store.location} unreachable ({health.last_error}); "
+                    "verdicts are published and queued on disk until it returns"
+                )
+            self._db_was_connected = health.connected
 
     def destroy_node(self) -> None:
         super().destroy_node()
