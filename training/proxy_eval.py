@@ -178,7 +178,8 @@ def scene_crops(faces: FaceSet, seed: int, spec: InputSpec, cache: Path | None) 
     result = SceneCrops(crops, found, params)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(cache, crops=crops, found=found, params=json.dumps(params))
+        np.savez_compressed(cache, crops=crops, found=found, params=json.dumps(params), labels=faces.labels,
+                            kinds=np.asarray(CROP_KINDS, np.float32))
     return result
 
 
