@@ -7,9 +7,19 @@ ROOT := $(abspath .)
 # Every node started from here stays on this host, on a DDS domain of its own per run.
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( $$$$ % 90 + 10 )))
+# The ROS 2 distribution to set up and run against: kilted (.venv, install/) or jazzy (.venv-jazzy, install-jazzy/).
+export ROS_DISTRO ?= kilted
+# Fast DDS 3 (Kilted) reads FASTDDS_DEFAULT_PROFILES_FILE and warns on every node when the old name is set;
+# Fast DDS 2.14 (Jazzy) reads only FASTRTPS_DEFAULT_PROFILES_FILE.
 export FASTDDS_DEFAULT_PROFILES_FILE := $(ROOT)/config/fastdds_shm.xml
+ifeq ($(ROS_DISTRO),jazzy)
+export FASTRTPS_DEFAULT_PROFILES_FILE := $(FASTDDS_DEFAULT_PROFILES_FILE)
+else
+unexport FASTRTPS_DEFAULT_PROFILES_FILE
+endif
 export PYTHONDONTWRITEBYTECODE := 1
-RUN := source $(ROOT)/.venv/activate-ros &&
+VENV := $(ROOT)/.venv$(if $(filter jazzy,$(ROS_DISTRO)),-jazzy)
+RUN := source $(VENV)/activate-ros &&
 ARGS ?=
 
 .PHONY: help setup test lint demo shell train evaluate benchmark reliability clean
@@ -17,7 +27,7 @@ ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup:  ## create .venv, install pinned deps, build emotion_msgs (idempotent)
+setup:  ## create .venv (ROS_DISTRO=jazzy: .venv-jazzy), install pinned deps, ros2 CLI/launch, build (idempotent)
 	@tools/setup.sh
 
 test: setup  ## ruff + the whole pytest suite (what CI runs)
@@ -31,7 +41,7 @@ demo: setup  ## the whole loop on a real-face clip: reactions, verdicts, annotat
 	@$(RUN) python -m emotion_perception.tools.demo $(ARGS)
 
 shell: setup  ## a shell with the venv, ROS 2 and this workspace sourced
-	@$(RUN) exec bash --rcfile <(echo 'source ~/.bashrc 2>/dev/null; source $(ROOT)/.venv/activate-ros; PS1="(emotion_perception) $$PS1"') -i
+	@$(RUN) exec bash --rcfile <(echo 'source ~/.bashrc 2>/dev/null; source $(VENV)/activate-ros; PS1="(emotion_perception) $$PS1"') -i
 
 train: setup  ## train the valence model (ARGS="--help" for the options)
 	@$(RUN) python -m training.train $(ARGS)
@@ -45,5 +55,5 @@ benchmark: setup  ## perception speed figures -> out/benchmark_perception.json
 reliability: setup  ## full reliability suite incl. 30-min soak -> out/reliability/*.json
 	@$(RUN) python -m benchmarks.reliability $(ARGS)
 
-clean:  ## remove build outputs (keeps .venv)
-	rm -rf build install log out
+clean:  ## remove build outputs (keeps .venv and .venv-jazzy)
+	rm -rf build install build-jazzy install-jazzy log out

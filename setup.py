@@ -13,6 +13,7 @@ setup(
     version="0.1.0",
     packages=[*find_packages(include=[PACKAGE, f"{PACKAGE}.*"]), TRAINING],
     package_dir={TRAINING: "training"},
+    package_data={f"{PACKAGE}.dashboard": ["static/*.*", "static/vendor/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -22,9 +23,11 @@ setup(
         (f"share/{PACKAGE}/media", glob("media/*.mp4")),
     ],
     install_requires=["setuptools"],
+    # colcon test runs pytest (not unittest) when the package declares it as its test extra.
+    extras_require={"test": ["pytest", "hypothesis"]},
     zip_safe=True,
-    maintainer="emotion_perception developers",
-    maintainer_email="dev@example.com",
+    maintainer="emotion_perception maintainers",
+    maintainer_email="emotion-perception@users.noreply.github.com",
     description="Facial valence perception and robot-action feedback for ROS 2.",
     license="Apache-2.0",
     entry_points={
@@ -34,6 +37,7 @@ setup(
             "video_publisher = emotion_perception.tools.video_publisher:main",
             "capture = emotion_perception.tools.capture:main",
             "demo = emotion_perception.tools.demo:main",
+            "dashboard = emotion_perception.ros.dashboard_node:main",
             "train = emotion_perception_training.train:main",
             "evaluate = emotion_perception_training.evaluate:main",
         ],

@@ -21,8 +21,7 @@ import torch
 
 from emotion_perception.vision.classifier import BACKENDS, ValenceClassifier
 from emotion_perception.vision.model import DEFAULT_MODEL_PATH, load_model
-from emotion_perception.vision.torch_inference import compile_for_cpu
-from training.export import export_onnx
+from emotion_perception.vision.torch_inference import compile_for_cpu, onnx_bytes
 
 
 def time_ms(fn: Callable[[], object], repeats: int, warmup: int) -> dict:
@@ -50,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     two = torch.cat([one, torch.flip(one, dims=[3])])
     face, faces2 = one.numpy(), two.numpy()
     onnx_path = Path(tempfile.mkdtemp()) / "valence_model.onnx"
-    export_onnx(model, spec, onnx_path)
+    onnx_path.write_bytes(onnx_bytes(model, spec))
     rows = []
     for threads in (1, 2):
         torch.set_num_threads(threads)
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        scripted = compile_for_cpu(model, spec.channels, spec.size)
+        scripted = compile_for_cpu(model, spec)
         classifiers = {b: ValenceClassifier(args.model, threads=threads, backend=b) for b in BACKENDS}
         with torch.inference_mode():
             cases = {

@@ -3,24 +3,36 @@
     ros2 launch emotion_perception perception.launch.py image_topic:=/camera/color/image_raw
     ros2 launch emotion_perception perception.launch.py use_video:=true           # the packaged clip
     ros2 launch emotion_perception perception.launch.py use_video:=true video_path:=/path/to/my.mp4
+    ros2 launch emotion_perception perception.launch.py use_video:=true namespace:=robot1   # /robot1/human/...
 
 Parameters come from config/emotion_perception.yaml (one section per node); the arguments below
-override the few that depend on the robot. Run `ros2 launch ... --show-args` for the list.
+override the few that depend on the robot. Run `ros2 launch ... --show-args` for the list. Every node runs
+in `namespace` (topics are relative: human/reaction, robot/action, ...), so robots can share one graph.
 """
 
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from pathlib import Path
+
+from ament_index_python.packages import get_package_prefix
+from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.launch_description import LaunchDescription
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch.substitutions import AndSubstitution, LaunchConfiguration, NotSubstitution, PathJoinSubstitution
+from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "emotion_perception"
 
 
+def _fast_dds_2() -> bool:
+    """True for Fast DDS 2 (Jazzy), which reads only FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted) installs
+    share/fastdds and reads FASTDDS_DEFAULT_PROFILES_FILE."""
+    share = Path(get_package_prefix("rmw_fastrtps_cpp")) / "share"
+    return (share / "fastrtps").is_dir() and not (share / "fastdds").is_dir()
+
+
 def generate_launch_description() -> LaunchDescription:
-    """The two nodes, their shared YAML, the camera remapping and the Fast DDS shared-memory profile."""
+    """The nodes in their namespace, their shared YAML, the camera remapping and the Fast DDS shared-memory profile."""
     share = FindPackageShare(PACKAGE)
     image_topic = LaunchConfiguration("image_topic")
     params_file = LaunchConfiguration("params_file")
@@ -28,9 +40,12 @@ def generate_launch_description() -> LaunchDescription:
 
     arguments = [
         DeclareLaunchArgument(
-            "image_topic", default_value="/camera/image_raw",
-            description="camera topic the perception node reads (its relative 'image' is remapped to it); with"
-            " compressed:=true the node reads <image_topic>/compressed"),
+            "namespace", default_value="",
+            description="ROS namespace of every node and topic (e.g. robot1: /robot1/human/reaction); empty = none"),
+        DeclareLaunchArgument(
+            "image_topic", default_value="camera/image_raw",
+            description="camera topic the perception node reads (its relative 'image' is remapped to it; a relative"
+            " name resolves in namespace); with compressed:=true the node reads <image_topic>/compressed"),
         DeclareLaunchArgument(
             "compressed", default_value="false", choices=["true", "false"],
             description="read sensor_msgs/CompressedImage (JPEG/PNG) from <image_topic>/compressed instead of"
@@ -58,18 +73,28 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "use_shm_profile", default_value="true", choices=["true", "false"],
             description="load config/fastdds_shm.xml (a 32 MB shared-memory segment) so camera-sized frames"
-            " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"),
+            " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"
+            " (Fast DDS 3, Kilted) / FASTRTPS_DEFAULT_PROFILES_FILE (Fast DDS 2, Jazzy)"),
+        DeclareLaunchArgument(
+            "dashboard", default_value="false", choices=["true", "false"],
+            description="start the live web dashboard on http://127.0.0.1:8080 (host, port, token: params_file)"),
     ]
 
-    shm_profile = SetEnvironmentVariable(
-        "FASTDDS_DEFAULT_PROFILES_FILE", PathJoinSubstitution([share, "config", "fastdds_shm.xml"]),
-        condition=IfCondition(LaunchConfiguration("use_shm_profile")))
+    shm_file = PathJoinSubstitution([share, "config", "fastdds_shm.xml"])
+    use_shm = LaunchConfiguration("use_shm_profile")
+    fast_dds_2 = "true" if _fast_dds_2() else "false"
+    shm_profile = [  # the one name this Fast DDS reads (Fast DDS 3 loads a file named twice twice, with errors)
+        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", shm_file,
+                               condition=IfCondition(AndSubstitution(use_shm, NotSubstitution(fast_dds_2)))),
+        SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", shm_file,
+                               condition=IfCondition(AndSubstitution(use_shm, fast_dds_2))),
+    ]
 
     video_publisher = Node(
         package=PACKAGE, executable="video_publisher", name="video_publisher", output="screen",
         condition=IfCondition(LaunchConfiguration("use_video")),
         parameters=[params_file, {
-            "source": LaunchConfiguration("video_path"),
+            "source": ParameterValue(LaunchConfiguration("video_path"), value_type=str),  # '0' stays a string
             "loop": ParameterValue(LaunchConfiguration("video_loop"), value_type=bool),
             "use_sim_time": use_sim_time,
         }],
@@ -88,4 +113,11 @@ def generate_launch_description() -> LaunchDescription:
         package=PACKAGE, executable="action_feedback_node", name="action_feedback_node", output="screen",
         parameters=[params_file, {"use_sim_time": use_sim_time}],
     )
-    return LaunchDescription([*arguments, shm_profile, video_publisher, perception, feedback])
+    dashboard = Node(
+        package=PACKAGE, executable="dashboard", name="dashboard", output="screen",
+        condition=IfCondition(LaunchConfiguration("dashboard")),
+        parameters=[params_file, {"use_sim_time": use_sim_time}],
+    )
+    nodes = GroupAction([PushROSNamespace(LaunchConfiguration("namespace")), video_publisher, perception, feedback,
+                         dashboard])
+    return LaunchDescription([*arguments, *shm_profile, nodes])

@@ -9,22 +9,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, wait_for
 
 # Set before anything imports rclpy: tests never multicast off this machine, and a run never
 # talks to the nodes of another run (or of a user's robot) on the same host.
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))  # Fast DDS 3 (Kilted)
+if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy"):  # Fast DDS 2 reads only this name; 3 warns on it
+    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])
 
-import rclpy  # noqa: E402  (after the environment above)
-from rclpy.context import Context  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
 
-from benchmarks.reliability.common import wait_for  # noqa: E402  (re-exported for the tests)
-
-__all__ = ["wait_for"]
+__all__ = ["ROOT", "wait_for"]  # re-exported: older tests import them from here
 
 
 @pytest.fixture
@@ -52,3 +51,10 @@ def executor(ros_context: Context) -> Iterator[MultiThreadedExecutor]:
             node.destroy_node()
         exe.shutdown(timeout_sec=5.0)
         thread.join(timeout=5.0)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which training data the training tests run on (a fresh clone has no ../shared/data)."""
+    fer = Path(os.environ.get("EMOTION_PERCEPTION_DATA", ROOT.parent / "shared" / "data")) / "fer2013_ferplus.csv.gz"
+    found = f"and the real FER data at {fer}" if fer.is_file() else f"only (no FER data at {fer}: full-data tests skip)"
+    return f"training tests: faces of the packaged clip {found}"

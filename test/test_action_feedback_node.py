@@ -18,6 +18,7 @@ import yaml
 from builtin_interfaces.msg import Time
 from conftest import ROOT, wait_for
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -120,16 +121,22 @@ class Planner:
         return {kv.key: kv.value for kv in self.diagnostics[-1].status[0].values} if self.diagnostics else {}
 
 
+def start_with_planner(executor, ros_context, db: Path) -> tuple[ActionFeedbackNode, Planner]:
+    """An action-feedback node with the fast windows and its database at ``db``, and a connected planner."""
+    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(db))
+    executor.add_node(node)
+    planner = Planner(ros_context, executor)
+    planner.connect()
+    return node, planner
+
+
 def counts(response: GetActionStats.Response) -> list[tuple]:
     return [(s.name, s.count, s.well_received, s.neutral, s.badly_received, s.unknown) for s in response.stats]
 
 
 def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Path) -> None:
     db = tmp_path / "stats.db"
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(db))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    node, planner = start_with_planner(executor, ros_context, db)
 
     now = time.time_ns()
     t = [now + int(k * 0.6 * NS) for k in range(4)]
@@ -178,10 +185,7 @@ def test_verdicts_stats_service_and_restart(executor, ros_context, tmp_path: Pat
 
 
 def test_bad_input_is_dropped_counted_and_the_node_keeps_working(executor, ros_context, tmp_path: Path) -> None:
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    _, planner = start_with_planner(executor, ros_context, tmp_path / "s.db")
 
     now = time.time_ns()
     good = action(now, "wave", "good")
@@ -242,7 +246,7 @@ def test_parameters_are_validated_at_start_and_when_set(executor, ros_context, t
 def test_the_yaml_section_is_the_declared_defaults(ros_context, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # the default database path lands here
     path = ROOT / "config" / "emotion_perception.yaml"
-    section = yaml.safe_load(path.read_text())["action_feedback_node"]["ros__parameters"]
+    section = yaml.safe_load(path.read_text())["/**/action_feedback_node"]["ros__parameters"]
     assert section == {name: spec[0] for name, spec in PARAMETERS.items()}
     node = ActionFeedbackNode(
         context=ros_context,
@@ -272,10 +276,7 @@ def test_a_corrupt_database_stops_the_start_and_is_left_untouched(ros_context, t
 
 
 def test_a_database_failure_is_a_service_error_and_verdicts_still_flow(executor, ros_context, tmp_path: Path) -> None:
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    node, planner = start_with_planner(executor, ros_context, tmp_path / "s.db")
     node._store.close()  # the database goes away under the running node
 
     answer = planner.get_stats()
@@ -355,10 +356,7 @@ def test_sigkill_loses_no_published_verdict(executor, ros_context, tmp_path: Pat
 
 
 def test_a_burst_of_reactions_within_the_queue_depth_is_not_lost(executor, ros_context, tmp_path: Path) -> None:
-    node = ActionFeedbackNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
-    executor.add_node(node)
-    planner = Planner(ros_context, executor)
-    planner.connect()
+    _, planner = start_with_planner(executor, ros_context, tmp_path / "s.db")
     now = time.time_ns()
     burst = [reaction(now + int((0.1 + 0.001 * i) * NS), 0.5, f"face_{i % 4}") for i in range(190)]
     planner.send([action(now, "wave", "burst")], burst)  # all at once, before the action itself
@@ -366,3 +364,30 @@ def test_a_burst_of_reactions_within_the_queue_depth_is_not_lost(executor, ros_c
     verdict = planner.verdicts()["burst"]
     assert verdict.n_response == 190 and list(verdict.face_ids) == ["face_0", "face_1", "face_2", "face_3"]
     assert verdict.verdict == ActionFeedback.WELL_RECEIVED  # four newcomers at 0.5 > level_threshold
+
+
+@pytest.mark.parametrize("signals", STOPS.values(), ids=STOPS.keys())
+def test_stop_signals_end_the_process_quietly_with_status_0(signals: tuple[int, ...], tmp_path: Path) -> None:
+    process = NodeProcess.module(
+        "emotion_perception.ros.action_feedback_node", "-p", f"stats_db_path:={tmp_path / 'stats.db'}")
+    try:
+        assert process.wait_for_output("judging actions"), process.output
+        assert process.stop(*signals) == 0, process.output
+    finally:
+        process.kill()
+    assert "Traceback" not in process.output
+
+
+def test_each_namespace_gets_its_own_topics_and_stats_database(ros_context, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = ROOT / "config" / "emotion_perception.yaml"
+    nodes = [ActionFeedbackNode(context=ros_context, namespace=ns, cli_args=["--ros-args", "--params-file", str(path)])
+             for ns in ("robot1", "robot2", "")]
+    try:
+        assert [n._store.path for n in nodes] == [
+            tmp_path / ".ros" / "emotion_perception" / name / "action_stats.db" for name in ("robot1", "robot2", "")]
+        assert nodes[0]._feedback_pub.topic_name == "/robot1/human/action_feedback"
+        assert nodes[2]._feedback_pub.topic_name == "/human/action_feedback"
+    finally:
+        for node in nodes:
+            node.destroy_node()

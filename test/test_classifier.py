@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnx
 import pytest
 import torch
+from helpers import DATA, load
 
 from emotion_perception.reaction import CLASS_NAMES, Valence
 from emotion_perception.vision.classifier import ValenceClassifier
@@ -28,7 +28,6 @@ from emotion_perception.vision.model import (
 from emotion_perception.vision.model_card import WEIGHTS_SHA256_KEY
 from emotion_perception.vision.preprocessing import face_crop, preprocess_faces
 
-DATA = Path(__file__).parent / "data"
 NEG, POS = Valence.NEGATIVE.index, Valence.POSITIVE.index
 
 
@@ -42,7 +41,7 @@ def faces() -> dict[str, tuple[np.ndarray, tuple[float, float, float, float]]]:
     detector = YuNetDetector()
     out = {}
     for name in ("pexels_sad_030", "pexels_sad_045", "pexels_happy_330", "pexels_happy_360"):
-        frame = cv2.imread(str(DATA / f"{name}.jpg"), cv2.IMREAD_COLOR)
+        frame = load(f"{name}.jpg")
         detections = detector.detect(frame)
         assert len(detections) == 1, name
         out[name] = (frame, detections[0].box)

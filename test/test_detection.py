@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from helpers import load
 
 from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, Detection, DetectorLoadError, YuNetDetector
 
-DATA = Path(__file__).parent / "data"
 FACE_FIXTURES = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
-
-
-def load(name: str) -> np.ndarray:
-    image = cv2.imread(str(DATA / name))
-    assert image is not None, name
-    return image
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from conftest import ROOT
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from emotion_perception.ros.parameter_file import load_node_parameters
+from emotion_perception.ros.parameter_file import ParameterFileError, load_node_parameters
 
 LAUNCH = ROOT / "launch" / "perception.launch.py"
 YAML = ROOT / "config" / "emotion_perception.yaml"
@@ -68,10 +68,48 @@ def _node_class(executable: str) -> type[Node]:
     return classes[0]
 
 
-def test_launch_file_is_valid_python_with_a_launch_description() -> None:
-    code = compile(LAUNCH.read_text(), str(LAUNCH), "exec")
-    assert code.co_filename.endswith("perception.launch.py")
-    assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in _tree().body)
+def _imported_actions() -> set[str]:
+    """Names the launch file imports from a ``*.actions`` module (Node, DeclareLaunchArgument, GroupAction, ...)."""
+    return {alias.asname or alias.name for n in _tree().body if isinstance(n, ast.ImportFrom)
+            and (n.module or "").endswith(".actions") for alias in n.names}
+
+
+def test_the_launch_description_holds_every_action_the_file_builds() -> None:
+    compile(LAUNCH.read_text(), str(LAUNCH), "exec")  # a syntax error fails here
+    function, = [n for n in _tree().body if isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description"]
+    returned = function.body[-1]
+    assert isinstance(returned, ast.Return) and getattr(returned.value.func, "id", None) == "LaunchDescription"
+    actions = _imported_actions()
+    built: dict[str, ast.expr] = {}  # variable -> the action(s) assigned to it
+    for statement in ast.walk(function):
+        if isinstance(statement, ast.Assign) and [type(t) for t in statement.targets] == [ast.Name]:
+            calls = [c for c in ast.walk(statement.value) if isinstance(c, ast.Call)]
+            if any(getattr(c.func, "id", None) in actions for c in calls):
+                built[statement.targets[0].id] = statement.value
+    assert {"Node", "DeclareLaunchArgument"} <= actions and len(built) >= 3
+    used, frontier = set(), [returned.value]
+    while frontier:  # variables reachable from the returned description, also through groups
+        names = {n.id for n in ast.walk(frontier.pop()) if isinstance(n, ast.Name)} & set(built) - used
+        used |= names
+        frontier += [built[name] for name in names]
+    assert set(built) <= used, f"built but never returned: {sorted(set(built) - used)}"
+
+
+def test_node_sections_apply_under_any_namespace_and_more_specific_ones_win(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("/**:\n  ros__parameters: {a: 1, b: 1, c: 1, qos: {image: {depth: 5}}}\n"
+                      "/**/node:\n  ros__parameters: {b: 2, c: 2}\n"
+                      "node:\n  ros__parameters: {c: 3, empty: ''}\n"
+                      "other:\n  ros__parameters: {c: 9}\n")
+    assert load_node_parameters(params, "node") == {"a": 1, "b": 2, "c": 3, "qos.image.depth": 5, "empty": ""}
+    assert load_node_parameters(params, "other") == {"a": 1, "b": 1, "c": 9, "qos.image.depth": 5}
+    params.write_text("node: {not_ros_parameters: {a: 1}}\n")
+    with pytest.raises(ParameterFileError, match="not a ROS 2 parameter file"):
+        load_node_parameters(params, "node")
+    params.write_text("other:\n  ros__parameters: {a: 1}\n")
+    assert load_node_parameters(params, "node") == {}
+    with pytest.raises(ParameterFileError, match="No such file"):
+        load_node_parameters(tmp_path / "missing.yaml", "node")
 
 
 def test_every_launch_argument_is_declared_with_a_description() -> None:
@@ -84,7 +122,7 @@ def test_every_launch_argument_is_declared_with_a_description() -> None:
     assert used == set(declared)
     assert {"image_topic", "compressed", "model_path", "use_sim_time", "use_video", "video_path",
             "use_shm_profile"} <= set(declared)
-    assert ast.literal_eval(_keyword(declared["image_topic"], "default_value")) == "/camera/image_raw"
+    assert ast.literal_eval(_keyword(declared["image_topic"], "default_value")) == "camera/image_raw"  # in namespace
 
 
 def test_packaged_files_the_launch_file_points_to_exist() -> None:
@@ -104,7 +142,7 @@ def test_setup_installs_what_the_launch_file_needs() -> None:
 def test_executables_are_console_scripts_with_main() -> None:
     scripts = _console_scripts()
     launched = {executable for executable, _, _ in _launched_nodes()}
-    assert launched == {"perception_node", "action_feedback_node", "video_publisher"}
+    assert launched == {"perception_node", "action_feedback_node", "video_publisher", "dashboard"}
     for executable in {*launched, "train", "evaluate", "capture", "demo"}:
         module_name, function = scripts[executable].split(":")
         assert callable(getattr(importlib.import_module(module_name), function)), executable
@@ -130,7 +168,9 @@ def test_yaml_and_launch_parameters_are_declared_by_the_node(executable: str, ro
         node.destroy_node()
 
 
-def test_yaml_has_a_section_for_each_launched_node() -> None:
+def test_yaml_has_parameters_for_each_launched_node() -> None:
     sections = yaml.safe_load(YAML.read_text())
-    assert {name for _, name, _ in _launched_nodes()} <= set(sections)
+    assert {f"/**/{name}" for _, name, _ in _launched_nodes()} <= set(sections)  # any namespace
     assert all(set(section) == {"ros__parameters"} for section in sections.values())
+    for _, name, _ in _launched_nodes():
+        assert load_node_parameters(YAML, name), f"{YAML.name} has no section that applies to {name}"

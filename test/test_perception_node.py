@@ -8,14 +8,14 @@ import sys
 import threading
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import rclpy
 import yaml
 from builtin_interfaces.msg import Time
-from conftest import ROOT, wait_for
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from helpers import ROOT, load, wait_for
+from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
@@ -24,19 +24,12 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
 from emotion_perception.ros.image_conversion import bgr8_to_compressed, numpy_to_image
-from emotion_perception.ros.perception_node import PARAMETERS, PerceptionNode
+from emotion_perception.ros.perception_node import PARAMETERS, PerceptionNode, require_opencv
 from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, DetectorLoadError
 from emotion_perception.vision.model import DEFAULT_MODEL_PATH, ModelLoadError, card_path
 
-DATA = Path(__file__).parent / "data"
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 FRAME_ID = "camera_optical_frame"
-
-
-def load(name: str) -> np.ndarray:
-    image = cv2.imread(str(DATA / name))
-    assert image is not None, name
-    return image
 
 
 class Camera:
@@ -199,17 +192,30 @@ def test_debug_image_is_annotated_and_only_published_to_subscribers(camera: Came
     assert np.frombuffer(debug.data, np.uint8).reshape(360, 640, 3).tobytes() != frame.tobytes()
 
 
-def test_a_burst_is_not_queued_only_the_newest_frame_is_processed(camera: Camera, node: PerceptionNode) -> None:
-    camera.send(camera.image(load("pexels_sad_030.jpg")))  # warm, and discovery done
-    frames = [camera.image(load(name)) for name in ("pexels_sad_045.jpg", "pexels_happy_330.jpg") * 10]
+def test_a_burst_is_not_queued_only_the_newest_frame_is_processed(
+    camera: Camera, ros_context: object, executor: MultiThreadedExecutor
+) -> None:
+    # Reliable on both sides (the node's by its qos_overrides parameters): every frame of the burst reaches it.
+    # Five faces, each detected and classified on every frame: a frame takes longer than the next takes to arrive.
+    node = start_node(ros_context, executor, detect_every=1, classify_every=1,
+                      **{"qos_overrides./image.subscription.reliability": "reliable",
+                         "qos_overrides./image.subscription.depth": 50})
+    publisher = camera.node.create_publisher(Image, "image", RELIABLE)
+    assert wait_for(lambda: publisher.get_subscription_count() > 0, 10.0)
+    warm = camera.image(load("pexels_sad_030.jpg"))
+    publisher.publish(warm)
+    assert wait_for(lambda: camera.array_for(warm.header.stamp) is not None, 15.0)
+    before = node.drops["backlog"]
+    frames = [camera.image(load("pexels_five_faces.jpg")) for _ in range(20)]
     for msg in frames:
-        camera.image_pub.publish(msg)
-    last = frames[-1].header.stamp
-    assert wait_for(lambda: camera.array_for(last) is not None or node.drops["backlog"] >= len(frames) - 1, 15.0)
-    assert node.drops["backlog"] > 0
-    answered = sum(camera.array_for(m.header.stamp) is not None for m in frames)
-    assert answered < len(frames)
-    assert answered + node.drops["backlog"] <= len(frames)
+        publisher.publish(msg)
+
+    def answered() -> int:
+        return sum(camera.array_for(m.header.stamp) is not None for m in frames)
+
+    assert wait_for(lambda: camera.array_for(frames[-1].header.stamp) is not None, 15.0), "the newest frame"
+    assert wait_for(lambda: answered() + node.drops["backlog"] - before == len(frames), 5.0)
+    assert node.drops["backlog"] - before > 0 and answered() < len(frames)
 
 
 def _image(encoding: str = "bgr8", width: int = 64, height: int = 48, step: int | None = None, size: int | None = None):
@@ -349,5 +355,90 @@ def test_main_exits_non_zero_naming_a_missing_model(tmp_path: Path) -> None:
 
 
 def test_yaml_defaults_match_the_declared_defaults() -> None:
-    section = yaml.safe_load((ROOT / "config" / "emotion_perception.yaml").read_text())["perception_node"]
+    section = yaml.safe_load((ROOT / "config" / "emotion_perception.yaml").read_text())["/**/perception_node"]
     assert section["ros__parameters"] == {name: spec[0] for name, spec in PARAMETERS.items()}
+
+
+@pytest.mark.parametrize("signals", STOPS.values(), ids=STOPS.keys())
+def test_stop_signals_end_the_process_quietly_with_status_0(signals: tuple[int, ...], tmp_path: Path) -> None:
+    process = NodeProcess.module("emotion_perception.ros.perception_node")
+    try:
+        assert process.wait_for_output("publishing /human/reaction"), process.output
+        assert process.stop(*signals) == 0, process.output
+    finally:
+        process.kill()
+    assert "Traceback" not in process.output
+
+
+def test_an_exception_of_any_type_in_one_frame_is_a_counted_drop(camera: Camera, node: PerceptionNode) -> None:
+    from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument  # not a RuntimeError
+
+    run = node.recognizer.run
+    failures: list[int] = []
+
+    def fail_once(frame: np.ndarray) -> list:
+        if not failures:
+            failures.append(1)
+            raise InvalidArgument("the classifier refused this frame")
+        return run(frame)
+
+    node.recognizer.run = fail_once
+    frame = camera.image(load("pexels_happy_330.jpg"))
+    assert wait_for(lambda: camera.image_pub.get_subscription_count() > 0)
+    assert wait_for(lambda: camera.image_pub.publish(frame) or node.drops["processing"] == 1, 15.0, period=0.5)
+    assert len(camera.send(camera.image(load("pexels_happy_360.jpg"))).reactions) == 1
+
+
+WORKER_KILLER = """
+import sys
+from emotion_perception.ros import perception_node
+
+
+class Killed(BaseException):
+    pass
+
+
+def process(self, *args):
+    raise Killed("the test ends the worker thread")
+
+
+perception_node.PerceptionNode._process = process
+sys.exit(perception_node.main())
+"""
+
+
+def test_a_dead_worker_reports_error_and_the_process_exits_1(camera: Camera) -> None:
+    process = NodeProcess([sys.executable, "-c", WORKER_KILLER])
+    try:
+        assert process.wait_for_output("publishing /human/reaction"), process.output
+        frame = camera.image(load("pexels_happy_330.jpg"))
+        assert wait_for(lambda: camera.image_pub.publish(frame) or process.process.poll() is not None, 60.0, 0.5)
+        assert process.finish() == 1, process.output
+    finally:
+        process.kill()
+    assert "processing thread ended" in process.output
+    assert wait_for(lambda: any(a.status[0].level == DiagnosticStatus.ERROR for a in camera.diagnostics), 5.0)
+
+
+def test_an_opencv_older_than_yunet_needs_is_one_fatal_line() -> None:
+    with pytest.raises(DetectorLoadError, match=r"OpenCV 4\.6\.0 .* 4\.8 or newer"):
+        require_opencv("4.6.0")
+    require_opencv("4.8.0")
+    require_opencv("4.10.0-dev")
+    old_opencv = "import sys, cv2; cv2.__version__ = '4.6.0'; from emotion_perception.ros import perception_node as p; "
+    result = subprocess.run([sys.executable, "-c", old_opencv + "sys.exit(p.main())"], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT, env=os.environ.copy())
+    assert result.returncode == 1
+    fatal = [line for line in (result.stdout + result.stderr).splitlines() if "FATAL" in line]
+    assert len(fatal) == 1 and "4.6.0" in fatal[0] and "4.8" in fatal[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_topics_are_relative_to_the_namespace(ros_context: object) -> None:
+    node = PerceptionNode(context=ros_context, namespace="robot1")
+    try:
+        assert node._reaction_pub.topic_name == "/robot1/human/reaction"
+        assert node._array_pub.topic_name == "/robot1/human/reactions"
+        assert [subscription.topic_name for subscription in node.subscriptions] == ["/robot1/image"]
+    finally:
+        node.destroy_node()

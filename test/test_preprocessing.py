@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import load
 
 from emotion_perception.tools.crop_dataset import CropWriter
 from emotion_perception.vision.detection import YuNetDetector
@@ -22,15 +23,12 @@ from training.datasets import FaceSet, read_image_folder
 from training.relabel import ValenceMap
 from training.train import FaceDataset
 
-DATA = Path(__file__).parent / "data"
 SPEC = InputSpec()
 
 
 @pytest.fixture(scope="module")
 def frame() -> np.ndarray:
-    image = cv2.imread(str(DATA / "pexels_happy_330.jpg"), cv2.IMREAD_COLOR)
-    assert image is not None
-    return image
+    return load("pexels_happy_330.jpg")
 
 
 @pytest.fixture(scope="module")

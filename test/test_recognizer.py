@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import subprocess
+import sys
 
-import cv2
 import numpy as np
 import pytest
+from helpers import ROOT, load
 
 from emotion_perception import EmotionRecognizer, FaceReaction, Valence
 from emotion_perception.vision.detection import Detection
-from emotion_perception.vision.recognizer import VALENCE_COLOURS, RecognizerConfig
+from emotion_perception.vision.drawing import VALENCE_COLOURS
+from emotion_perception.vision.recognizer import RecognizerConfig
 
-DATA = Path(__file__).parent / "data"
 EXPECTED = {
     "pexels_sad_030.jpg": Valence.NEGATIVE,
     "pexels_sad_045.jpg": Valence.NEGATIVE,
     "pexels_happy_330.jpg": Valence.POSITIVE,
     "pexels_happy_360.jpg": Valence.POSITIVE,
 }
-
-
-def load(name: str) -> np.ndarray:
-    image = cv2.imread(str(DATA / name))
-    assert image is not None, name
-    return image
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +149,13 @@ def test_annotate_draws_boxes_and_labels_on_a_copy(recognizer: EmotionRecognizer
         x, y, _w, h = r.box
         assert tuple(canvas[y + h // 2, x]) == VALENCE_COLOURS[r.valence]
     assert np.array_equal(recognizer.annotate(frame, []), frame)
+
+
+def test_drawing_an_annotated_video_loads_no_model_runtime() -> None:
+    heavy = "{'onnxruntime', 'torch', 'rclpy', 'emotion_perception.vision.recognizer'}"
+    probe = f"import sys, emotion_perception.tools.annotated_video; print(sorted({heavy} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 class FixedDetector:

@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
+import yaml
 from conftest import ROOT, wait_for
+from node_process import STOPS, NodeProcess
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -17,7 +19,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import Image
 
 from emotion_perception.ros.image_conversion import image_to_bgr8
-from emotion_perception.tools.video_publisher import VideoPublisher
+from emotion_perception.tools.video_publisher import PARAMETERS, VideoPublisher
 from emotion_perception.tools.video_source import VideoSource, VideoSourceError
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
@@ -92,3 +94,51 @@ def test_rate_changes_at_runtime_within_its_range(ros_context) -> None:
         assert not node.set_parameters([Parameter("source", value="other.mp4")])[0].successful
     finally:
         node.destroy_node()
+
+
+def test_a_clip_loops_from_its_start_when_it_begins_at_zero() -> None:
+    with VideoSource(CLIP, end_s=0.5, loop=True) as source:
+        first_pass = [source.read() for _ in range(source.frame_count)]
+        again = source.read()
+    assert again is not None and again.index == 0
+    np.testing.assert_array_equal(again.image, first_pass[0].image)
+
+
+@pytest.mark.parametrize("signals", STOPS.values(), ids=STOPS.keys())
+def test_stop_signals_end_the_process_quietly_with_status_0(signals: tuple[int, ...], tmp_path: Path) -> None:
+    process = NodeProcess.module("emotion_perception.tools.video_publisher")
+    try:
+        assert process.wait_for_output("publishing file"), process.output
+        assert process.stop(*signals) == 0, process.output
+    finally:
+        process.kill()
+    assert "Traceback" not in process.output
+
+
+@pytest.mark.skipif(Path("/dev/video0").exists(), reason="this machine has a camera")
+def test_a_missing_camera_is_one_fatal_line_and_status_1() -> None:
+    # `source:=0` on the command line (or from launch) arrives as an integer: it still names the camera.
+    process = NodeProcess.module("emotion_perception.tools.video_publisher", "-p", "source:=0")
+    try:
+        assert process.finish() == 1, process.output
+    finally:
+        process.kill()
+    fatal = [line for line in process.output.splitlines() if "FATAL" in line]
+    assert len(fatal) == 1 and "cannot open camera device 0" in fatal[0], process.output
+    assert "camera" not in process.output.replace(fatal[0], ""), process.output  # OpenCV's own warnings too
+    assert "Traceback" not in process.output
+
+
+def test_the_yaml_section_is_the_declared_defaults() -> None:
+    section = yaml.safe_load((ROOT / "config" / "emotion_perception.yaml").read_text())["/**/video_publisher"]
+    assert section["ros__parameters"] == {name: spec[0] for name, spec in PARAMETERS.items()}
+
+
+def test_shutdown_at_end_ends_the_process_with_status_0() -> None:
+    process = NodeProcess.module("emotion_perception.tools.video_publisher", "-p", "shutdown_at_end:=true",
+                                 "-p", "max_frames:=3", "-p", "rate:=30.0")
+    try:
+        assert process.finish() == 0, process.output
+    finally:
+        process.kill()
+    assert "published max_frames=3: 3 frame(s) published" in process.output

@@ -1,18 +1,32 @@
-# Source this file (setup copies it to .venv/activate-ros) for a shell with the project's venv,
-# the ROS 2 Kilted wheels and this workspace's colcon build on the path.
-# Discovery stays on this host unless you already chose otherwise.
-_ep_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Source this file (setup copies it to .venv/activate-ros, or .venv-jazzy/activate-ros for Jazzy) for
+# a shell with the project's venv, its ROS 2 wheels, the ros2 CLI and launch (the vendored overlay
+# in the venv, unless a ROS 2 install was sourced before) and this workspace's colcon build
+# (install/, or install-jazzy/ beside .venv-jazzy), with ROS_DISTRO set to match. Discovery stays on
+# this host unless you already chose otherwise; Fast DDS gets the repository's shared-memory profile
+# unless you already chose one.
+_ep_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+_ep_root="$(cd "$_ep_venv/.." && pwd)"
+_ep_suffix="${_ep_venv##*/.venv}"
 # The venv and colcon scripts read unset variables: allow it while sourcing them.
 case $- in *u*) _ep_nounset=1; set +u ;; *) _ep_nounset= ;; esac
 # shellcheck disable=SC1091
-source "$_ep_root/.venv/bin/activate"
+source "$_ep_venv/bin/activate"
 export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 export CMAKE_PREFIX_PATH="$VIRTUAL_ENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
-if [ -f "$_ep_root/install/local_setup.bash" ]; then
-  # shellcheck disable=SC1091
-  source "$_ep_root/install/local_setup.bash"
-fi
+for _ep_ws in "$VIRTUAL_ENV/ros2-tools/install" "$_ep_root/install$_ep_suffix"; do
+  if [ -f "$_ep_ws/local_setup.bash" ]; then
+    # shellcheck disable=SC1091
+    source "$_ep_ws/local_setup.bash"
+  fi
+done
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
+if [ "$_ep_suffix" = -jazzy ]; then export ROS_DISTRO=jazzy; else export ROS_DISTRO=kilted; fi
+# Fast DDS 3 (Kilted) reads FASTDDS_DEFAULT_PROFILES_FILE (and warns on every node when the old name is
+# set); Fast DDS 2.14 (Jazzy) reads only FASTRTPS_DEFAULT_PROFILES_FILE.
+export FASTDDS_DEFAULT_PROFILES_FILE="${FASTDDS_DEFAULT_PROFILES_FILE:-$_ep_root/config/fastdds_shm.xml}"
+if [ "$ROS_DISTRO" = jazzy ]; then
+  export FASTRTPS_DEFAULT_PROFILES_FILE="${FASTRTPS_DEFAULT_PROFILES_FILE:-$FASTDDS_DEFAULT_PROFILES_FILE}"
+fi
 export EMOTION_PERCEPTION_ROOT="$_ep_root"
 [ -n "$_ep_nounset" ] && set -u
-unset _ep_root _ep_nounset
+unset _ep_venv _ep_root _ep_suffix _ep_ws _ep_nounset

@@ -43,7 +43,7 @@ def export_onnx(model: nn.Module, spec: InputSpec, path: Path, weights_path: Pat
     classifier runs it without torch only while it matches those weights."""
     model = model.cpu().eval()
     probe = _probe(spec)
-    path.write_bytes(torch_inference.export_onnx(model, spec.channels, spec.size, file_sha256(weights_path)))
+    path.write_bytes(torch_inference.onnx_bytes(model, spec, file_sha256(weights_path)))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     with torch.inference_mode():
         expected = model(probe).numpy()

@@ -6,15 +6,9 @@ import numpy as np
 import torch
 
 from emotion_perception.reaction import CLASS_NAMES
+from emotion_perception.vision.classifier import softmax as softmax  # re-exported: training's one softmax
 
 ECE_BINS = 15
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = np.asarray(logits, np.float64) / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n: int = len(CLASS_NAMES)) -> np.ndarray:

@@ -14,7 +14,9 @@ from pathlib import Path
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
 os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(Path(__file__).resolve().parents[2] / "config" /
-                                                           "fastdds_shm.xml"))
+                                                           "fastdds_shm.xml"))  # Fast DDS 3 (Kilted)
+if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy"):  # Fast DDS 2 reads only this name; 3 warns on it
+    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])
 
 import argparse
 import sys

@@ -22,16 +22,23 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
 
 from emotion_msgs.msg import EmotionReaction
+from emotion_perception.tools.polling import wait_for
+from emotion_perception.tools.strict_json import finite_or_none
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "out" / "reliability"
 DATA_DIR = ROOT / "test" / "data"
 PARAMS_FILE = ROOT / "config" / "emotion_perception.yaml"
 SHM_PROFILE = ROOT / "config" / "fastdds_shm.xml"
+#: Where Fast DDS 3 (Kilted) and Fast DDS 2.x (Jazzy, Humble) look for SHM_PROFILE.
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 NS_PER_S = 1_000_000_000
+START_TIMEOUT_S = 120.0  #: a node may take this long to start on a loaded 2-core machine
 RELIABLE_DEEP = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 #: Real-face fixtures (Video by Wolfgang Langer, Pexels) and the valence they show.
 FACE_FRAMES: dict[str, int] = {
@@ -50,25 +57,16 @@ def check_environment() -> None:
     """
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST" or not os.environ.get("ROS_DOMAIN_ID"):
         raise RuntimeError("set ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and a ROS_DOMAIN_ID of this run's own")
-    if not Path(os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE", "")).is_file():
-        raise RuntimeError(f"set FASTDDS_DEFAULT_PROFILES_FILE={SHM_PROFILE} before this process starts DDS")
+    for variable in PROFILE_VARIABLES:
+        if not Path(os.environ.get(variable, "")).is_file():
+            raise RuntimeError(f"set {variable}={SHM_PROFILE} before this process starts DDS")
 
 
 def node_environment() -> dict[str, str]:
     """The environment of a node under test: this process's, plus the shared-memory Fast DDS profile."""
     check_environment()
-    return {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(SHM_PROFILE), "PYTHONUNBUFFERED": "1",
+    return {**os.environ, **dict.fromkeys(PROFILE_VARIABLES, str(SHM_PROFILE)), "PYTHONUNBUFFERED": "1",
             "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, period: float = 0.02) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(period)
-    return predicate()
 
 
 def _param_text(value: object) -> str:
@@ -234,22 +232,11 @@ class ScenarioResult:
                 "problems": self.problems, "speed_problems": self.speed_problems}
 
 
-def _finite(value: object) -> object:
-    """NaN/inf → None, recursively, so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def write_result(result: ScenarioResult, out_dir: Path = OUT_DIR) -> Path:
     """Write ``out_dir/<name>.json`` (strict JSON) and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{result.name}.json"
-    path.write_text(json.dumps(_finite(result.to_dict()), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(finite_or_none(result.to_dict()), indent=2, allow_nan=False) + "\n")
     return path
 
 
@@ -324,6 +311,11 @@ class Recorder:
         with self._lock:
             return list(self.items)
 
+    def last_received(self) -> float:
+        """Monotonic time of the latest message (-inf before the first)."""
+        with self._lock:
+            return self.items[-1][0] if self.items else -math.inf
+
 
 class DiagnosticsRecorder(Recorder):
     """The ``/diagnostics`` statuses of one node: ``(receipt time, level, message, {key: value})``."""
@@ -385,6 +377,22 @@ def driver(name: str = "reliability_driver") -> Iterator[Driver]:
 def wait_ready(process: NodeProcess, ready: Callable[[], bool], timeout: float) -> bool:
     """Wait until ``ready()`` while the process lives; False when it exits or the time is up."""
     return wait_for(lambda: ready() or not process.alive(), timeout, period=0.1) and process.alive() and ready()
+
+
+def start_perception_node(result: ScenarioResult, label: str, log_dir: Path, params: dict[str, object],
+                          camera: Publisher, answers: Subscription) -> NodeProcess | None:
+    """perception_node in its own process, once matched to ``camera`` (its input) and ``answers`` (its output).
+
+    None when it did not start within ``START_TIMEOUT_S``: it is stopped, and its last output is a problem of
+    ``result``.
+    """
+    process = NodeProcess("perception_node", label, log_dir, params)
+    if wait_ready(process, lambda: camera.get_subscription_count() > 0 and answers.get_publisher_count() > 0,
+                  START_TIMEOUT_S):
+        return process
+    process.stop()
+    result.problems.append(f"the perception node did not start: {process.output()[-1500:]}")
+    return None
 
 
 def check_alone(pub_counts: list[int]) -> None:

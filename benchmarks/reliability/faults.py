@@ -26,6 +26,7 @@ from sensor_msgs.msg import Image
 
 from benchmarks.reliability.common import (
     OUT_DIR,
+    START_TIMEOUT_S,
     DiagnosticsRecorder,
     NodeProcess,
     Recorder,
@@ -34,8 +35,8 @@ from benchmarks.reliability.common import (
     driver,
     load_face_frames,
     stamp,
+    start_perception_node,
     wait_for,
-    wait_ready,
 )
 from benchmarks.reliability.feedback_driver import SHORT_WINDOWS, Planner, database_ids, integrity
 from emotion_msgs.msg import EmotionReactionArray
@@ -43,8 +44,6 @@ from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
 from emotion_perception.feedback.stats_store import StatsStore
 from emotion_perception.ros.image_conversion import numpy_to_image
 from emotion_perception.vision.model import DEFAULT_MODEL_PATH, card_path
-
-START_TIMEOUT_S = 120.0
 
 
 def _digest(path: Path) -> str:
@@ -227,13 +226,11 @@ def silent_camera(before_s: float = 3.0, gap_s: float = 5.0, after_s: float = 3.
         pub = d.node.create_publisher(Image, "image", qos_profile_sensor_data)
         arrays = Recorder(d.node, EmotionReactionArray, "/human/reactions")
         diagnostics = DiagnosticsRecorder(d.node, "perception_node")
-        process = NodeProcess("perception_node", "silent_camera", log_dir, {"model_path": model_path,
-                                                                            "threads": threads})
+        process = start_perception_node(result, "silent_camera", log_dir,
+                                        {"model_path": model_path, "threads": threads}, pub, arrays.subscription)
+        if process is None:
+            return result
         try:
-            if not wait_ready(process, lambda: pub.get_subscription_count() > 0
-                              and arrays.subscription.get_publisher_count() > 0, START_TIMEOUT_S):
-                result.problems.append(f"the node did not start: {process.output()[-1500:]}")
-                return result
             stamper = Stamper()
 
             def stream(seconds: float) -> None:
@@ -245,11 +242,14 @@ def silent_camera(before_s: float = 3.0, gap_s: float = 5.0, after_s: float = 3.
 
             stream(before_s)
             gap_start = time.monotonic()
-            wait_for(lambda: False, gap_s)
+            time.sleep(gap_s)  # the camera's silence is the scenario
             resumed = time.monotonic()
             answered_before = sum(t < gap_start + 1.0 for t, _ in arrays.snapshot())
             stream(after_s)
-            wait_for(lambda: False, 1.5)
+            # The diagnostics window that holds the return, and the answers, reach this process.
+            wait_for(lambda: (any(t >= resumed for t, _ in arrays.snapshot())
+                     and any(float(s[3]["input_fps"]) > 0 for s in diagnostics.statuses(resumed + 1.5)))
+                     or not process.alive(), 10.0)
             crashed = not process.alive()
         finally:
             exit_code = process.stop()

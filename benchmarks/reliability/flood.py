@@ -19,7 +19,6 @@ from sensor_msgs.msg import Image
 from benchmarks.reliability.common import (
     OUT_DIR,
     DiagnosticsRecorder,
-    NodeProcess,
     Recorder,
     RssSampler,
     ScenarioResult,
@@ -31,8 +30,8 @@ from benchmarks.reliability.common import (
     slope_per_minute,
     stamp,
     stamp_ns,
+    start_perception_node,
     wait_for,
-    wait_ready,
 )
 from benchmarks.reliability.feedback_driver import Planner, database_ids
 from emotion_msgs.msg import EmotionReactionArray
@@ -115,13 +114,11 @@ def perception_flood(seconds: float = 60.0, rate: float = 300.0, normal_frames: 
         pub = d.node.create_publisher(Image, "image", qos_profile_sensor_data)
         arrays = Recorder(d.node, EmotionReactionArray, "/human/reactions")
         diagnostics = DiagnosticsRecorder(d.node, PERCEPTION_NODE)
-        process = NodeProcess(PERCEPTION_NODE, "perception_flood", log_dir,
-                              {"model_path": model_path, "threads": threads})
+        process = start_perception_node(result, "perception_flood", log_dir,
+                                        {"model_path": model_path, "threads": threads}, pub, arrays.subscription)
+        if process is None:
+            return result
         try:
-            if not wait_ready(process, lambda: pub.get_subscription_count() > 0
-                              and arrays.subscription.get_publisher_count() > 0, 120.0):
-                result.problems.append(f"the node did not start: {process.output()[-1500:]}")
-                return result
             stamper = Stamper()
             sent_at: dict[int, float] = {}
 
@@ -155,7 +152,8 @@ def perception_flood(seconds: float = 60.0, rate: float = 300.0, normal_frames: 
                     sent += 1
                 time.sleep(max(0.0, 1.0 / rate - (time.monotonic() - now)))
             flood_s = time.monotonic() - t0
-            wait_for(lambda: False, 2.0)  # the last frame in processing is answered
+            # The node has answered the last frame it took in: no answer for half a second.
+            wait_for(lambda: time.monotonic() - arrays.last_received() > 0.5 or not process.alive(), 10.0)
             diag = diagnostics.wait_new(time.monotonic(), timeout=3.0) or {}
             rss.stop()
             items = arrays.snapshot()

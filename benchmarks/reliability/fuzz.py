@@ -4,9 +4,11 @@ Every generated message gets an expected outcome from the same rules the node ap
 limit, :mod:`emotion_perception.ros.image_conversion`, ``min_face_size``): ``too_large``,
 ``conversion``, ``too_small`` or ``processed``. Frames expected to be processed are sent one at a
 time (the next one only once the node answered), the others ``gap_s`` apart, so that the node
-keeps up; its diagnostics counters and the answers then account for every frame:
+keeps up. The camera topic is made reliable on both sides (the node's ``qos_overrides``
+parameters), so no frame is lost in transport, and three counts made apart (frames sent by the
+driver, drops counted by the node's diagnostics, answers received by stamp) must agree exactly:
 
-    sent = dropped(conversion + too_large + too_small + processing + backlog) + answered + lost in transport
+    sent = dropped(conversion + too_large + too_small + processing + backlog) + answered
 
 Every ``face_every`` fuzzed frames a real face frame is sent (``FACE_REPEATS`` times in a row), and
 its answer must equal the answer to the same frame before any fuzz (same faces, valence and
@@ -26,13 +28,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from benchmarks.reliability.common import (
     OUT_DIR,
     DiagnosticsRecorder,
-    NodeProcess,
     RssSampler,
     ScenarioResult,
     Stamper,
@@ -41,8 +42,8 @@ from benchmarks.reliability.common import (
     load_face_frames,
     stamp,
     stamp_ns,
+    start_perception_node,
     wait_for,
-    wait_ready,
 )
 from emotion_msgs.msg import EmotionReactionArray
 from emotion_perception.ros.image_conversion import (
@@ -68,6 +69,8 @@ FACE_REPEATS = 6
 #: across calls: TorchScript re-optimises its graph after the first runs) and, unless the reference
 #: is a near tie (top two within twice this), the valence is the same.
 PROBABILITY_TOLERANCE = 0.01
+#: The camera topic, reliable on both sides (the node's side by ``qos_overrides``): no frame is lost in transport.
+CAMERA_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def _image(encoding: str, width: int, height: int, data: bytes, step: int | None = None,
@@ -291,15 +294,19 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     expected_dropped: set[int] = set()
     face_diffs: list[float] = []
     unanswered_good: Counter[str] = Counter()
+    topic = "image/compressed" if compressed else "image"
     with driver(f"fuzz_{kind}_driver") as d:
-        pub = d.node.create_publisher(CompressedImage if compressed else Image,
-                                      "image/compressed" if compressed else "image", qos_profile_sensor_data)
+        pub = d.node.create_publisher(CompressedImage if compressed else Image, topic, CAMERA_QOS)
         answers = Answers(d.node)
         diagnostics = DiagnosticsRecorder(d.node, "perception_node")
         node_params = {"model_path": model_path, "compressed_input": compressed, "threads": threads,
                        "smoothing": 0.0, "min_confidence": 0.0, "min_face_size": MIN_FACE_SIZE,
-                       "max_image_pixels": DEFAULT_MAX_PIXELS}
-        process = NodeProcess("perception_node", f"fuzz_{kind}", log_dir, node_params)
+                       "max_image_pixels": DEFAULT_MAX_PIXELS,
+                       f"qos_overrides./{topic}.subscription.reliability": "reliable",
+                       f"qos_overrides./{topic}.subscription.depth": CAMERA_QOS.depth}
+        process = start_perception_node(result, f"fuzz_{kind}", log_dir, node_params, pub, answers.subscription)
+        if process is None:
+            return result
         stamper = Stamper()
         sent = 0
 
@@ -321,17 +328,13 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
             _, msg, _ = faces[i % len(faces)]
             answer = None
             for _ in range(FACE_REPEATS):
-                for _ in range(3):  # best effort: a lost frame is sent again (and counted as lost)
+                for _ in range(3):  # not answered in 5 s (a loaded CPU): sent again; each copy is counted
                     answer = send(msg, True, 5.0)
                     if answer is not None or not process.alive():
                         break
             return answer
 
         try:
-            if not wait_ready(process, lambda: pub.get_subscription_count() > 0
-                              and answers.subscription.get_publisher_count() > 0, 120.0):
-                result.problems.append(f"the node did not start: {process.output()[-1500:]}")
-                return result
             check_alone([pub.get_subscription_count(), answers.subscription.get_publisher_count()])
             rss = RssSampler(process.pid)
             reference = [send_face(i) for i in range(len(faces))]
@@ -346,7 +349,7 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
                     send(fuzzer.giant(), False)  # type: ignore[union-attr]
                     expected["too_large"] += 1
                     kinds["giant_8000x8000"] += 1
-                    wait_for(lambda: False, 2.0)
+                    send_face(0)  # answered only after the node has taken (and dropped) the giant
                     giant_rss.append(process.rss_mb())
             face_checks = 0
             for n, (case_kind, msg) in enumerate(_cases(fuzzer, frames)):
@@ -366,7 +369,9 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
                     face_diffs.append(_probability_diff(answer, reference[i % len(faces)]))
                     if problem:
                         wrong_answers.append(f"{faces[i % len(faces)][0]} after {n + 1} fuzzed frames: {problem}")
-            wait_for(lambda: False, 1.5)
+            # Until the node's counters account for every frame sent (or stop changing for a few windows).
+            wait_for(lambda: _accounted(diagnostics.latest(), len(answers)) >= sent or not process.alive(), 10.0,
+                     period=0.2)
             diag = diagnostics.wait_new(time.monotonic(), timeout=5.0) or {}
             rss.stop()
             crashed = not process.alive()
@@ -376,15 +381,14 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     answered = len(answers)
     answered_bad = len(expected_dropped & set(answers.by_stamp))
     accounted = answered + sum(drops.values())
-    lost = sent - accounted
     expected_answers = expected["processed"] + sent - frames - giants  # face frames are answered too
     result.figures = {
         "frames_sent": sent, "fuzzed": frames + giants, "face_frames": sent - frames - giants,
         "face_checks_after_fuzz": face_checks,
         "face_labels_matched_by_the_model": f"{labels_matched}/{len(faces)}", "kinds": dict(sorted(kinds.items())),
         "expected": dict(sorted(expected.items())), "dropped": drops, "answered": answered,
-        "lost_in_transport": lost, "accounting": f"{sent} sent = {sum(drops.values())} dropped + {answered} answered"
-        f" + {lost} lost", "unanswered_valid_frames": dict(unanswered_good), "wrong_face_answers": len(wrong_answers),
+        "accounting": f"{sent} sent, {sum(drops.values())} dropped + {answered} answered = {accounted}",
+        "unanswered_valid_frames": dict(unanswered_good), "wrong_face_answers": len(wrong_answers),
         "face_max_probability_diff": round(max((v for v in face_diffs if not math.isnan(v)), default=0.0), 4),
         "answered_frames_expected_dropped": answered_bad,
         "giant_rss_mb": giant_rss, **rss.figures(), "crashed": crashed, "exit_code": exit_code,
@@ -392,8 +396,8 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     result.expect(not crashed, f"the node died (exit {exit_code}); see {process.log_path}")
     result.expect(exit_code == 0, f"the node exited with {exit_code} on SIGINT")
     result.expect(drops.get("processing", 0) == 0, f"{drops.get('processing')} frames failed inside processing")
-    result.expect(lost >= 0, f"more frames accounted ({accounted}) than sent ({sent})")
-    exact = lost == 0 and drops.get("backlog", 0) == 0
+    result.expect(accounted == sent, f"{sent} frames sent but {accounted} accounted for (dropped + answered)")
+    exact = drops.get("backlog", 0) == 0
     for outcome in ("conversion", "too_large", "too_small"):
         got, want = drops.get(outcome, 0), expected[outcome]
         result.expect(got == want if exact else got <= want, f"{got} frames dropped as {outcome}, expected {want}")
@@ -402,6 +406,12 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     result.expect(answered_bad == 0, f"{answered_bad} frames the node should have dropped were answered")
     result.expect(not wrong_answers, f"{len(wrong_answers)} wrong face answers, e.g. {wrong_answers[:3]}")
     return result
+
+
+def _accounted(diagnostics: dict[str, str] | None, answered: int) -> int:
+    """Frames the node dropped (its diagnostics counters) plus the ``answered`` ones."""
+    drops = sum(int(float(v)) for k, v in (diagnostics or {}).items() if k.startswith("drops_"))
+    return drops + answered
 
 
 def _describe(answer: EmotionReactionArray | None) -> str:

@@ -18,7 +18,6 @@ from sensor_msgs.msg import Image
 
 from benchmarks.reliability.common import (
     OUT_DIR,
-    NodeProcess,
     RssSampler,
     ScenarioResult,
     check_alone,
@@ -26,8 +25,8 @@ from benchmarks.reliability.common import (
     percentiles,
     slope_per_minute,
     stamp,
+    start_perception_node,
     wait_for,
-    wait_ready,
 )
 from benchmarks.reliability.feedback_driver import Planner, database_ids
 from benchmarks.reliability.fuzz import Answers
@@ -76,13 +75,12 @@ def soak(minutes: float = 30.0, rate: float = 10.0, action_period_s: float = 4.0
         answers = Answers(d.node)
         planner = Planner(d)
         feedback = planner.start_node(log_dir, "soak_feedback", {"stats_db_path": str(db)})
-        perception = NodeProcess("perception_node", "soak_perception", log_dir,
-                                 {"model_path": model_path, "threads": threads})
+        perception = start_perception_node(result, "soak_perception", log_dir,
+                                           {"model_path": model_path, "threads": threads}, pub, answers.subscription)
+        if perception is None:
+            feedback.stop()
+            return result
         try:
-            if not wait_ready(perception, lambda: pub.get_subscription_count() > 0
-                              and answers.subscription.get_publisher_count() > 0, 120.0):
-                result.problems.append(f"the perception node did not start: {perception.output()[-1500:]}")
-                return result
             check_alone([pub.get_subscription_count(), answers.subscription.get_publisher_count()])
             samplers = {"perception": RssSampler(perception.pid, 2.0), "feedback": RssSampler(feedback.pid, 2.0)}
             sent_at: dict[int, float] = {}

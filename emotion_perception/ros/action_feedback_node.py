@@ -1,11 +1,13 @@
 """action_feedback_node: was the robot's action well received? (thin wrapper of FeedbackTracker + StatsStore).
 
-Subscribes ``/robot/action`` (``RobotAction``) and ``/human/reaction`` (``EmotionReaction``), both
-reliable; publishes one ``ActionFeedback`` per action on ``/human/action_feedback`` once its response
+Subscribes ``robot/action`` (``RobotAction``) and ``human/reaction`` (``EmotionReaction``), both
+reliable; publishes one ``ActionFeedback`` per action on ``human/action_feedback`` once its response
 window has closed (checked by a timer on the node clock, so ``use_sim_time`` and bag replay work),
 after writing the verdict to the store (sqlite, or PostgreSQL for a fleet; rows carry ``robot_id``);
 serves ``~/get_action_stats`` (this robot) and ``~/get_fleet_action_stats`` (every robot in the database)
-and publishes ``/diagnostics`` at 1 Hz. The verdict rule is in :mod:`emotion_perception.feedback.rule`.
+and publishes ``/diagnostics`` at 1 Hz. Topic names are relative: they resolve in the node's namespace
+(``/human/reaction`` without one), and the default sqlite file is one per namespace. The verdict rule is in
+:mod:`emotion_perception.feedback.rule`.
 """
 
 from __future__ import annotations
@@ -14,13 +16,11 @@ import sys
 import threading
 import time
 
-import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -36,9 +36,13 @@ from emotion_perception.ros.messages import (
     timed_reaction_from_msg,
     verdict_to_msg,
 )
+from emotion_perception.ros.node_main import run_node
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 
 NODE_NAME = "action_feedback_node"
+#: One database per namespace, so two robots on one host never share one: {namespace} is replaced by the
+#: node's namespace without its leading slash (nothing at the root: ~/.ros/emotion_perception/action_stats.db).
+DEFAULT_DB_PATH = "~/.ros/emotion_perception/{namespace}/action_stats.db"
 _D = FeedbackConfig()
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
 PARAMETERS: dict[str, ParameterSpec] = {
@@ -60,7 +64,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "check_period": (0.05, "s between checks for closed windows (node clock)", (0.005, 1.0), True),
     "reaction_queue_depth": (200, "reliable queue depth of /human/reaction (bursts)", (1, 10_000), True),
     "warn_throttle": (5.0, "s between two warnings of the same drop reason", (0.0, 3600.0), False),
-    "stats_db_path": ("~/.ros/emotion_perception/action_stats.db", "sqlite file of the verdicts", None, True),
+    "stats_db_path": (DEFAULT_DB_PATH, "sqlite file of the verdicts; {namespace} = the node's namespace", None, True),
     "stats_db_url": ("", "verdict database URL; '' = sqlite at stats_db_path", None, True),
     "robot_id": ("", "this robot's id in the verdict rows; '' = the node's namespace, else the host name", None, True),
     "stats_outbox_path": ("", "local file queuing verdicts while PostgreSQL is unreachable", None, True),
@@ -68,7 +72,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "stats_db_retry_period": (1.0, "s between reconnection attempts to PostgreSQL", (0.05, 60.0), True),
 }
 CONSTRAINTS = {
-    "stats_db_path": "a file path; ~ is expanded and missing folders are created",
+    "stats_db_path": "a file path; ~ and {namespace} are expanded and missing folders are created",
     "stats_db_url": "sqlite:///abs/path.db, sqlite://~/path.db or postgresql://[user@]host[:port]/db[?...] "
     "without a password (libpq takes it from PGPASSWORD, a service file or ~/.pgpass)",
     "stats_outbox_path": "a file path; '' = ~/.ros/emotion_perception/verdict_outbox_<robot_id>.db",
@@ -134,12 +138,16 @@ class ActionFeedbackNode(Node):
     def _open_store(self) -> VerdictStore:
         value = self.get_parameter
         return open_store(
-            value("stats_db_url").value or SQLITE_SCHEME + value("stats_db_path").value,
+            value("stats_db_url").value or SQLITE_SCHEME + self._db_path(),
             value("robot_id").value or default_robot_id(self.get_namespace()),
             outbox_path=value("stats_outbox_path").value,
             outbox_capacity=value("stats_outbox_capacity").value,
             retry_period=value("stats_db_retry_period").value,
         )
+
+    def _db_path(self) -> str:
+        """``stats_db_path`` with ``{namespace}`` replaced by the node's (nothing at the root)."""
+        return self.get_parameter("stats_db_path").value.replace("{namespace}", self.get_namespace().strip("/"))
 
     def _config(self, changes: dict[str, object]) -> FeedbackConfig:
         return FeedbackConfig(**{k: changes.get(k, self.get_parameter(k).value) for k in CONFIG_KEYS})
@@ -250,7 +258,8 @@ class ActionFeedbackNode(Node):
             level, message = DiagnosticStatus.OK, "ok"
         self._last_report = (drops, self._db_errors)
         status = DiagnosticStatus(
-            level=level, name=f"{self.get_name()}: action feedback", message=message, hardware_id="none",
+            level=level, name=f"{self.get_fully_qualified_name().lstrip('/')}: action feedback", message=message,
+            hardware_id="none",
             values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
         )
         array = DiagnosticArray(status=[status])
@@ -276,24 +285,10 @@ class ActionFeedbackNode(Node):
         self._store.close()
 
 
-def main(args: list[str] | None = None) -> None:
-    """Run the node; exit status 1 with a one-line reason when it cannot start."""
-    rclpy.init(args=args)
-    try:
-        try:
-            node = ActionFeedbackNode()
-        except (StatsStoreError, ParameterException, ValueError) as e:
-            rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {e}")
-            sys.exit(1)
-        try:
-            rclpy.spin(node)
-        finally:
-            node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        rclpy.try_shutdown()
+def main(args: list[str] | None = None) -> int:
+    """Run the node until stopped; 1 with a one-line reason when it cannot start."""
+    return run_node(ActionFeedbackNode, NODE_NAME, args, (StatsStoreError, ParameterException, ValueError))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

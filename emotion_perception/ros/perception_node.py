@@ -1,10 +1,13 @@
 """perception_node: camera frames in, the valence of every face out (thin wrapper of EmotionRecognizer).
 
 Subscribes ``image`` (``sensor_msgs/Image``, or ``image/compressed`` with ``compressed_input``),
-publishes ``/human/reaction`` (one ``EmotionReaction`` per face), ``/human/reactions`` (one
+publishes ``human/reaction`` (one ``EmotionReaction`` per face), ``human/reactions`` (one
 ``EmotionReactionArray`` per processed frame, empty when nobody is in view), ``~/debug_image``
-(annotated, only while someone subscribes) and ``/diagnostics`` at 1 Hz. Only the newest frame is
-processed, on a worker thread, so a slow frame never blocks DDS and no backlog builds up.
+(annotated, only while someone subscribes) and ``/diagnostics`` at 1 Hz. Topic names are relative, so
+they resolve in the node's namespace (``/human/reaction`` without one). Only the newest frame is
+processed, on a worker thread, so a slow frame never blocks DDS and no backlog builds up; an exception
+in one frame is a counted drop, and should the worker thread ever end, the node reports ERROR and its
+process exits with status 1 (so launch's ``respawn`` can restart it).
 """
 
 from __future__ import annotations
@@ -16,16 +19,15 @@ from collections import Counter
 
 import cv2
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.task import Future
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
@@ -38,30 +40,43 @@ from emotion_perception.ros.image_conversion import (
     numpy_to_image,
 )
 from emotion_perception.ros.messages import reaction_to_msg, reactions_to_array
+from emotion_perception.ros.node_main import run_node
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
-from emotion_perception.vision.recognizer import EmotionRecognizer, RecognizerConfig
+from emotion_perception.vision.recognizer import CONFIG_RANGES, EmotionRecognizer, RecognizerConfig
 
+#: The oldest OpenCV whose ``cv2.FaceDetectorYN`` runs the shipped YuNet model.
+MIN_OPENCV = (4, 8)
+
+#: The recognizer settings' ranges are RecognizerConfig's (detection_size: 0 or its range).
+RANGE = CONFIG_RANGES
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
 PARAMETERS: dict[str, ParameterSpec] = {
     "model_path": ("", "valence model file; empty = the shipped model", None, True),
     "detector_model_path": ("", "YuNet ONNX file; empty = the shipped detector", None, True),
     "compressed_input": (False, "subscribe sensor_msgs/CompressedImage on image/compressed", None, True),
     "threads": (2, "CPU threads for OpenCV and onnxruntime", (1, 16), True),
-    "detection_size": (320, "longest side (px) of the frame copy the detector sees; 0 = full size", (0, 4096), False),
-    "detect_every": (2, "run the detector every N frames; tracked boxes are reused between", (1, 30), False),
-    "classify_every": (3, "re-classify each face every N frames; its last probabilities between", (1, 30), False),
-    "min_detection_confidence": (0.6, "detector score below which a box is ignored", (0.01, 1.0), False),
-    "min_face_size": (24, "smallest face side (px) that is classified", (4, 4096), False),
-    "min_confidence": (0.4, "classifier probability below which valence is reported NEUTRAL", (0.0, 1.0), False),
-    "smoothing": (0.5, "per-face EMA weight of past probabilities; 0 = off", (0.0, 0.99), False),
-    "max_faces": (10, "most faces classified per frame (highest detector score first)", (1, 100), False),
-    "max_missed": (5, "detector runs a face may be missed before its id is dropped", (0, 100), False),
+    "detection_size": (320, "longest side (px) of the frame copy the detector sees; 0 = full size",
+                       (0, RANGE["detection_size"][1]), False),
+    "detect_every": (2, "run the detector every N frames, reusing tracked boxes between", RANGE["detect_every"], False),
+    "classify_every": (3, "re-classify a face every N frames, reusing its last result", RANGE["classify_every"], False),
+    "min_detection_confidence": (0.6, "detector score below which a box is ignored",
+                                 RANGE["min_detection_confidence"], False),
+    "min_face_size": (24, "smallest face side (px) that is classified", RANGE["min_face_size"], False),
+    "min_confidence": (0.4, "classifier probability below which valence is NEUTRAL", RANGE["min_confidence"], False),
+    "smoothing": (0.5, "per-face EMA weight of past probabilities; 0 = off", RANGE["smoothing"], False),
+    "max_faces": (10, "most faces classified per frame (highest detector score first)", RANGE["max_faces"], False),
+    "max_missed": (5, "detector runs a face may be missed before its id is dropped", RANGE["max_missed"], False),
     "max_image_pixels": (DEFAULT_MAX_PIXELS, "larger frames (width x height) are dropped", (1, 1 << 28), False),
 }
+CONSTRAINTS = {"detection_size": "0 or in [{}, {}]".format(*RANGE["detection_size"])}
 CONFIG_KEYS = tuple(f.name for f in RecognizerConfig.__dataclass_fields__.values())
+STARTUP_ERRORS = (
+    ModelLoadError, DetectorLoadError, ValueError, InvalidParameterValueException, InvalidParameterTypeException
+)
 DROP_REASONS = ("conversion", "too_large", "too_small", "backlog", "processing")
+WORKER_DEAD = "the processing thread ended; no frame is processed any more"
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -73,9 +88,11 @@ class PerceptionNode(Node):
     """
 
     def __init__(self, **kwargs: object) -> None:
+        require_opencv()
         super().__init__("perception_node", **kwargs)
         for name, (default, *_) in PARAMETERS.items():
-            self.declare_parameter(name, default, parameter_descriptor(name, PARAMETERS[name]))
+            descriptor = parameter_descriptor(name, PARAMETERS[name], CONSTRAINTS.get(name, ""))
+            self.declare_parameter(name, default, descriptor)
         params = {name: self.get_parameter(name).value for name in PARAMETERS}
         config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
         self.recognizer = EmotionRecognizer(
@@ -91,9 +108,11 @@ class PerceptionNode(Node):
         self._window: Counter[str] = Counter()
         self._latencies: list[float] = []
         self._last_problem = ""
+        #: Done with status 1 when the worker thread has ended while the node was running.
+        self.exit_status = Future()
 
-        self._reaction_pub = self.create_publisher(EmotionReaction, "/human/reaction", RELIABLE_10)
-        self._array_pub = self.create_publisher(EmotionReactionArray, "/human/reactions", RELIABLE_10)
+        self._reaction_pub = self.create_publisher(EmotionReaction, "human/reaction", RELIABLE_10)
+        self._array_pub = self.create_publisher(EmotionReactionArray, "human/reactions", RELIABLE_10)
         self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_10)
         self._compressed = params["compressed_input"]
@@ -111,6 +130,9 @@ class PerceptionNode(Node):
         self._window_start = time.monotonic()
         self._worker = threading.Thread(target=self._work, name="perception_worker", daemon=True)
         self._worker.start()
+        self.get_logger().info(
+            f"reading {self.resolve_topic_name('image/compressed' if self._compressed else 'image')},"
+            f" publishing {self._reaction_pub.topic_name} and {self._array_pub.topic_name}")
 
     def _validate(self, parameters: list[Parameter]) -> SetParametersResult:
         values = {name: self.get_parameter(name).value for name in CONFIG_KEYS}
@@ -138,15 +160,30 @@ class PerceptionNode(Node):
             self._lock.notify()
 
     def _work(self) -> None:
-        while True:
-            with self._lock:
-                self._lock.wait_for(lambda: self._pending is not None or self._stop)
-                if self._stop:
-                    return
-                msg, received = self._pending
-                self._pending = None
-                max_pixels = self._max_pixels
-            self._process(msg, received, max_pixels)
+        try:
+            while True:
+                with self._lock:
+                    self._lock.wait_for(lambda: self._pending is not None or self._stop)
+                    if self._stop:
+                        return
+                    msg, received = self._pending
+                    self._pending = None
+                    max_pixels = self._max_pixels
+                try:
+                    self._process(msg, received, max_pixels)
+                except Exception as exc:  # one frame's failure, whatever it is, is a counted drop
+                    if not self.context.ok():
+                        return  # shutting down: publishing failed because the context is gone
+                    self._drop("processing", f"frame failed in processing: {type(exc).__name__}: {exc}")
+        finally:
+            if not self._stop and self.context.ok():
+                self._worker_died()
+
+    def _worker_died(self) -> None:
+        """Report the dead worker (ERROR diagnostics, FATAL log) and end the process with status 1."""
+        self.get_logger().fatal(WORKER_DEAD)
+        self._publish_status(DiagnosticStatus.ERROR, WORKER_DEAD)
+        self.exit_status.set_result(1)
 
     def _process(self, msg: Image | CompressedImage, received: float, max_pixels: int) -> None:
         if not self._compressed and msg.width * msg.height > max_pixels:
@@ -160,12 +197,8 @@ class PerceptionNode(Node):
         if min(frame.shape[:2]) < self.recognizer.config.min_face_size:
             self._drop("too_small", f"frame of {frame.shape[1]}x{frame.shape[0]} px is smaller than min_face_size")
             return
-        try:
-            with self._recognizer_lock:
-                reactions = self.recognizer.run(frame)
-        except (cv2.error, RuntimeError, ValueError) as exc:
-            self._drop("processing", f"frame failed in processing: {exc}")
-            return
+        with self._recognizer_lock:
+            reactions = self.recognizer.run(frame)
         for reaction in reactions:
             self._reaction_pub.publish(reaction_to_msg(reaction, msg.header))
         self._array_pub.publish(reactions_to_array(reactions, msg.header))
@@ -188,7 +221,19 @@ class PerceptionNode(Node):
         log = self.get_logger().error if reason == "processing" else self.get_logger().warning
         log(message, throttle_duration_sec=5.0)
 
+    def _publish_status(self, level: bytes, message: str, values: dict[str, object] | None = None) -> None:
+        status = DiagnosticStatus(
+            level=level, name=f"{self.get_fully_qualified_name().lstrip('/')}: face valence pipeline",
+            message=message, hardware_id="none",
+            values=[KeyValue(key=k, value=f"{v:.2f}" if isinstance(v, float) else str(v))
+                    for k, v in (values or {}).items()],
+        )
+        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+
     def _publish_diagnostics(self) -> None:
+        if not self._worker.is_alive():
+            self._publish_status(DiagnosticStatus.ERROR, WORKER_DEAD)
+            return
         with self._lock:
             window, self._window = self._window, Counter()
             latencies, self._latencies = np.asarray(self._latencies), []
@@ -215,11 +260,7 @@ class PerceptionNode(Node):
             "faces_per_frame": window["faces"] / max(window["processed"], 1),
             **{f"drops_{r}": totals.get(r, 0) for r in DROP_REASONS},
         }
-        status = DiagnosticStatus(
-            level=level, name=f"{self.get_name()}: face valence pipeline", message=message, hardware_id="none",
-            values=[KeyValue(key=k, value=f"{v:.2f}" if isinstance(v, float) else str(v)) for k, v in values.items()],
-        )
-        self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
+        self._publish_status(level, message, values)
 
     @property
     def drops(self) -> dict[str, int]:
@@ -236,25 +277,17 @@ class PerceptionNode(Node):
         super().destroy_node()
 
 
+def require_opencv(version: str = cv2.__version__) -> None:
+    """Raise ``DetectorLoadError`` naming both versions when OpenCV is older than YuNet needs."""
+    found = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+    if found < MIN_OPENCV:
+        needed = ".".join(map(str, MIN_OPENCV))
+        raise DetectorLoadError(f"OpenCV {version} is too old for the YuNet face detector: {needed} or newer needed")
+
+
 def main(args: list[str] | None = None) -> int:
-    """Run the node until interrupted; 1 when the models or parameters are unusable."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PerceptionNode()
-        rclpy.spin(node)
-    except (
-        ModelLoadError, DetectorLoadError, ValueError, InvalidParameterValueException, InvalidParameterTypeException
-    ) as exc:
-        rclpy.logging.get_logger("perception_node").fatal(f"cannot start: {exc}")
-        return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the node until stopped; 1 when the models or parameters are unusable or the worker thread died."""
+    return run_node(PerceptionNode, "perception_node", args, STARTUP_ERRORS)
 
 
 if __name__ == "__main__":

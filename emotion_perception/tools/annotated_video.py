@@ -17,7 +17,7 @@ import numpy as np
 
 from emotion_perception.reaction import FaceReaction
 from emotion_perception.tools.timeline_plot import ActionMark, VerdictMark
-from emotion_perception.vision.recognizer import EmotionRecognizer
+from emotion_perception.vision.drawing import draw_reactions
 
 #: How long (s of video) a banner stays on screen.
 ACTION_BANNER_S = 2.0
@@ -78,7 +78,7 @@ class AnnotatedVideoWriter:
     appears, else the last frame that showed a face.
     """
 
-    def __init__(self, path: str | Path, fps: float, credit: str = "", annotate: Annotator = EmotionRecognizer.annotate,
+    def __init__(self, path: str | Path, fps: float, credit: str = "", annotate: Annotator = draw_reactions,
                  snapshot_path: str | Path | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,13 +38,17 @@ from std_msgs.msg import Header
 
 from emotion_msgs.msg import ActionFeedback, EmotionReactionArray, RobotAction
 from emotion_msgs.srv import GetActionStats
+from emotion_perception.dashboard.server import DashboardServerError
 from emotion_perception.feedback.rule import FeedbackConfig, Verdict, seconds_to_ns
 from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
+from emotion_perception.ros.dashboard_node import DashboardNode
 from emotion_perception.ros.messages import reaction_from_msg, stamp_to_ns
 from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.ros.perception_node import PerceptionNode
 from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
 from emotion_perception.tools.package_files import package_file
+from emotion_perception.tools.polling import wait_for
+from emotion_perception.tools.strict_json import finite_or_none
 from emotion_perception.tools.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
 from emotion_perception.tools.video_publisher import VideoPublisher
 from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
@@ -78,6 +82,7 @@ class DemoOptions:
     model: str = ""
     quiet: bool = False
     extra_wait: float = 5.0
+    dashboard_port: int | None = None  # None: no live dashboard (the command line starts one on 8080)
     colour: bool = field(default_factory=lambda: sys.stdout.isatty())
 
 
@@ -268,7 +273,8 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     nodes: list[Node] = []
     stats: list[dict] = []
     interrupted = False
-    for name in ("video_publisher", "perception_node", "action_feedback_node"):  # the demo prints its own lines
+    # The demo prints its own lines.
+    for name in ("video_publisher", "perception_node", "action_feedback_node", "dashboard"):
         rclpy.logging.set_logger_level(name, rclpy.logging.LoggingSeverity.WARN)
     try:
         recorder = DemoRecorder(clock, writer, windows, options, fps, context=context)
@@ -285,6 +291,14 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                                    "video_publisher", source=str(source), rate=fps * options.rate, loop=False,
                                    max_frames=0, start_time=float(options.start), end_time=float(options.end or 0.0)))
         nodes.append(video)
+        if options.dashboard_port is not None:
+            try:
+                dashboard = DashboardNode(context=context, parameter_overrides=_parameters(
+                    "dashboard", port=options.dashboard_port))
+                nodes.append(dashboard)
+                print(f"demo: live dashboard on {dashboard.url}", flush=True)
+            except DashboardServerError as err:
+                print(f"demo: no live dashboard ({err}); try --dashboard-port 0 or --no-dashboard", flush=True)
         for node in nodes:
             executor.add_node(node)
         print(f"demo: {source.name}, {duration_s - options.start:.1f} s at {options.rate:g}x, actions at "
@@ -296,9 +310,8 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                     raise ExternalShutdownException
                 if not spinner.is_alive():
                     raise RuntimeError("the executor stopped before the video ended (see the error above)")
-            deadline = time.monotonic() + windows["response_end"] + 1.0 + options.extra_wait
-            while time.monotonic() < deadline and len(recorder.timeline.verdicts) < len(actions) - robot.remaining:
-                time.sleep(0.05)
+            wait_for(lambda: len(recorder.timeline.verdicts) >= len(actions) - robot.remaining,
+                     windows["response_end"] + 1.0 + options.extra_wait, period=0.05)
             stats = _persistent_stats(recorder)
         except (KeyboardInterrupt, ExternalShutdownException):
             interrupted = True
@@ -334,20 +347,9 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
         "wall_s": round(time.monotonic() - started, 2),
         "interrupted": interrupted,
     }
-    (out / "summary.json").write_text(json.dumps(_without_nan(summary), indent=2) + "\n")
+    (out / "summary.json").write_text(json.dumps(finite_or_none(summary), indent=2) + "\n")
     _print_summary(summary)
     return summary
-
-
-def _without_nan(value: object) -> object:
-    """``value`` with every NaN float replaced by None (JSON has no NaN)."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _without_nan(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nan(v) for v in value]
-    return value
 
 
 def _persistent_stats(recorder: DemoRecorder) -> list[dict]:
@@ -403,6 +405,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, default=None, help="sqlite stats file (default: OUT/action_stats.db)")
     parser.add_argument("--model", default="", help="valence model file (default: the shipped model)")
     parser.add_argument("--quiet", action="store_true", help="print actions, verdicts and the summary only")
+    parser.add_argument("--dashboard-port", type=int, default=8080,
+                        help="port of the live dashboard on 127.0.0.1 (default 8080; 0 = any free port)")
+    parser.add_argument("--no-dashboard", dest="dashboard_port", action="store_const", const=None,
+                        help="do not start the live dashboard")
     return parser
 
 

@@ -7,42 +7,51 @@ of frames. ``ros2 run emotion_perception video_publisher --ros-args -p source:=c
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 
-import rclpy
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    SetParametersResult,
-)
-from rclpy.executors import ExternalShutdownException
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.task import Future
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from emotion_perception.ros.image_conversion import numpy_to_image
+from emotion_perception.ros.node_main import run_node
+from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
 
 #: Rate (Hz) used when neither the ``rate`` parameter nor the source gives one.
 FALLBACK_RATE_HZ = 30.0
 RELIABILITIES = ("best_effort", "reliable")
-
-
-def _float_range(low: float, high: float) -> list[FloatingPointRange]:
-    return [FloatingPointRange(from_value=low, to_value=high, step=0.0)]
+#: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
+PARAMETERS: dict[str, ParameterSpec] = {
+    "source": ("", "video file, image folder or webcam device index (0); empty = the packaged demo clip", None, True),
+    "rate": (0.0, f"Hz; 0 = the source's native rate ({FALLBACK_RATE_HZ:g} Hz when it has none)", (0.0, 1000.0), False),
+    "loop": (False, "restart a file or folder when it ends", None, True),
+    "max_frames": (0, "stop after publishing this many frames; 0 = no limit", (0, 2**31 - 1), True),
+    "start_time": (0.0, "s into a file or folder to start at", (0.0, 86400.0), True),
+    "end_time": (0.0, "s into a file or folder to stop at; 0 = at its end", (0.0, 86400.0), True),
+    "frame_id": ("camera_optical_frame", "header.frame_id of the published images", None, True),
+    "reliability": ("best_effort", "QoS reliability: best_effort (sensor data, like a camera driver) or reliable",
+                    None, True),
+    "shutdown_at_end": (False, "exit the process when the source ends or max_frames is reached", None, True),
+}
+CONSTRAINTS = {"reliability": " or ".join(RELIABILITIES), "source": "a path, or a device index such as 0 or '0'"}
+STARTUP_ERRORS = (VideoSourceError, ValueError, InvalidParameterValueException, InvalidParameterTypeException)
 
 
 class VideoPublisher(Node):
     """Reads frames from a :class:`VideoSource` on a timer and publishes them on ``image``.
 
     ``finished`` is set when the source ends or ``max_frames`` have been published; with
-    ``shutdown_at_end`` the node's ``main`` then exits. ``on_frame`` (in-process users such as the
-    demo) is called with each frame's header and frame just before it is published.
+    ``shutdown_at_end``, ``exit_status`` is then done (0) and the node's ``main`` exits. ``on_frame``
+    (in-process users such as the demo) is called with each frame's header and frame just before it is published.
     """
 
     def __init__(self, node_name: str = "video_publisher", *,
@@ -50,43 +59,18 @@ class VideoPublisher(Node):
         super().__init__(node_name, **kwargs)
         self._on_frame = on_frame
         self._source: VideoSource | None = None
-        self.declare_parameters(
-            "",
-            [
-                ("source", "", ParameterDescriptor(
-                    description="video file, image folder or webcam device index ('0'); empty = the packaged"
-                    " demo clip", read_only=True)),
-                ("rate", 0.0, ParameterDescriptor(
-                    description="publishing rate in Hz; 0 = the source's native rate"
-                    f" ({FALLBACK_RATE_HZ:g} Hz when it has none)", floating_point_range=_float_range(0.0, 1000.0))),
-                ("loop", False, ParameterDescriptor(
-                    description="restart a file or folder when it ends", read_only=True)),
-                ("max_frames", 0, ParameterDescriptor(
-                    description="stop after publishing this many frames; 0 = no limit", read_only=True,
-                    integer_range=[IntegerRange(from_value=0, to_value=2**31 - 1, step=1)])),
-                ("start_time", 0.0, ParameterDescriptor(
-                    description="start this many seconds into a file or folder", read_only=True,
-                    floating_point_range=_float_range(0.0, 86400.0))),
-                ("end_time", 0.0, ParameterDescriptor(
-                    description="stop at this many seconds into a file or folder; 0 = at its end", read_only=True,
-                    floating_point_range=_float_range(0.0, 86400.0))),
-                ("frame_id", "camera_optical_frame", ParameterDescriptor(
-                    description="header.frame_id of the published images", read_only=True)),
-                ("reliability", "best_effort", ParameterDescriptor(
-                    description="QoS reliability of the publisher (best_effort = sensor data, like a camera"
-                    " driver; reliable = for reliable subscribers)", read_only=True,
-                    additional_constraints=" or ".join(RELIABILITIES))),
-                ("shutdown_at_end", False, ParameterDescriptor(
-                    description="exit the process when the source ends or max_frames is reached", read_only=True)),
-            ],
-        )
+        for name, (default, *_) in PARAMETERS.items():
+            descriptor = parameter_descriptor(name, PARAMETERS[name], CONSTRAINTS.get(name, ""))
+            # A webcam index given as `source:=0` arrives as an integer: accept both types for source.
+            descriptor.dynamic_typing = name == "source"
+            self.declare_parameter(name, default, descriptor)
         reason = self._check([])
         if reason:
             raise ValueError(reason)
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         get = self.get_parameter
-        source = get("source").value or str(default_clip_path())
+        source = str(get("source").value) or str(default_clip_path())
         end = get("end_time").value
         self._source = VideoSource(source, start_s=get("start_time").value, end_s=end or None,
                                    loop=get("loop").value)
@@ -94,6 +78,7 @@ class VideoPublisher(Node):
         self._frame_id = get("frame_id").value
         self.shutdown_at_end = get("shutdown_at_end").value
         self.finished = threading.Event()
+        self.exit_status: Future | None = Future() if self.shutdown_at_end else None
         self.published = 0
 
         qos = qos_profile_sensor_data if get("reliability").value == "best_effort" else QoSProfile(
@@ -150,6 +135,8 @@ class VideoPublisher(Node):
         self._source.close()
         self.get_logger().info(f"{why}: {self.published} frame(s) published")
         self.finished.set()
+        if self.exit_status is not None:
+            self.exit_status.set_result(0)
 
     def destroy_node(self) -> None:
         if self._source is not None:
@@ -157,24 +144,10 @@ class VideoPublisher(Node):
         super().destroy_node()
 
 
-def main(args: list[str] | None = None) -> None:
-    """Entry point of ``ros2 run emotion_perception video_publisher``."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = VideoPublisher()
-        while rclpy.ok() and not (node.shutdown_at_end and node.finished.is_set()):
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (VideoSourceError, ValueError) as err:
-        rclpy.logging.get_logger("video_publisher").fatal(str(err))
-        raise SystemExit(1) from err
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``ros2 run emotion_perception video_publisher``: 1 when the source cannot be opened."""
+    return run_node(VideoPublisher, "video_publisher", args, STARTUP_ERRORS)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -46,6 +46,16 @@ def is_device_index(source: str) -> bool:
     return source.strip().isdigit()
 
 
+def _open_camera(index: int) -> cv2.VideoCapture:
+    """Open camera ``index`` without OpenCV's own warnings when there is none (the caller says it once)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        return cv2.VideoCapture(index)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 class VideoSource:
     """Read frames from ``source``: a video file path, an image folder path or a webcam index.
 
@@ -72,7 +82,7 @@ class VideoSource:
         self.fps: float | None = None
         if is_device_index(self._source):
             self.kind = "camera"
-            self._capture = cv2.VideoCapture(int(self._source))
+            self._capture = _open_camera(int(self._source))
             if not self._capture.isOpened():
                 raise VideoSourceError(f"cannot open camera device {self._source}")
             fps = self._capture.get(cv2.CAP_PROP_FPS)
@@ -122,8 +132,8 @@ class VideoSource:
             return
         assert self._capture is not None
         first = round(self._start_s * self.fps) if self.fps else 0
-        if first:
-            self._capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+        if not self._capture.set(cv2.CAP_PROP_POS_FRAMES, first):
+            raise VideoSourceError(f"cannot seek to frame {first} of {self._source}")
         self._next = first
 
     def _read_once(self) -> VideoFrame | None:

@@ -31,9 +31,10 @@ from emotion_perception.vision.preprocessing import Box, preprocess_crop, prepro
 BACKENDS = ("onnxruntime", "torchscript", "eager")
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of ``(N, K)`` logits, in float64 for stability, returned as float32."""
-    shifted = np.asarray(logits, np.float64) - np.max(logits, axis=1, keepdims=True)
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``(N, K)`` logits divided by ``temperature``, in float64 for stability, as float32."""
+    scaled = np.asarray(logits, np.float64) / temperature
+    shifted = scaled - np.max(scaled, axis=1, keepdims=True)
     exp = np.exp(shifted)
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 

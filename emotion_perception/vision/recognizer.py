@@ -19,16 +19,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.reaction import FaceReaction, Valence
+from emotion_perception.reaction import FaceReaction
 from emotion_perception.vision.classifier import ValenceClassifier
 from emotion_perception.vision.detection import Detection, FaceDetector, YuNetDetector
+from emotion_perception.vision.drawing import draw_reactions
 from emotion_perception.vision.tracking import FaceTracker, Track
 
-#: Box colour (BGR) per valence in :meth:`EmotionRecognizer.annotate`.
-VALENCE_COLOURS: dict[Valence, tuple[int, int, int]] = {
-    Valence.NEGATIVE: (60, 60, 230),
-    Valence.NEUTRAL: (200, 200, 200),
-    Valence.POSITIVE: (80, 200, 60),
+#: The closed range of each setting of :class:`RecognizerConfig` (``detection_size`` may also be 0, the
+#: full frame); the perception node's parameter ranges are taken from here.
+CONFIG_RANGES: dict[str, tuple[float, float]] = {
+    "detection_size": (64, 4096),
+    "detect_every": (1, 30),
+    "classify_every": (1, 30),
+    "min_detection_confidence": (0.01, 1.0),
+    "min_face_size": (4, 4096),
+    "min_confidence": (0.0, 1.0),
+    "smoothing": (0.0, 0.99),
+    "max_faces": (1, 100),
+    "max_missed": (0, 100),
 }
 
 
@@ -62,20 +70,11 @@ class RecognizerConfig:
     max_missed: int = 5
 
     def __post_init__(self) -> None:
-        rules = {
-            "detection_size": (self.detection_size == 0 or 64 <= self.detection_size <= 4096, "0 or in 64..4096 px"),
-            "detect_every": (1 <= self.detect_every <= 30, "in 1..30"),
-            "classify_every": (1 <= self.classify_every <= 30, "in 1..30"),
-            "min_detection_confidence": (0.0 < self.min_detection_confidence <= 1.0, "in (0, 1]"),
-            "min_face_size": (4 <= self.min_face_size <= 4096, "in 4..4096 px"),
-            "min_confidence": (0.0 <= self.min_confidence <= 1.0, "in [0, 1]"),
-            "smoothing": (0.0 <= self.smoothing < 1.0, "in [0, 1)"),
-            "max_faces": (1 <= self.max_faces <= 100, "in 1..100"),
-            "max_missed": (0 <= self.max_missed <= 100, "in 0..100"),
-        }
-        for name, (ok, rule) in rules.items():
-            if not ok:
-                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        for name, (low, high) in CONFIG_RANGES.items():
+            value = getattr(self, name)
+            if not (low <= value <= high or (name == "detection_size" and value == 0)):
+                either = "0 or " if name == "detection_size" else ""
+                raise ValueError(f"{name} must be {either}in [{low}, {high}], got {value!r}")
 
 
 @dataclass
@@ -197,25 +196,7 @@ class EmotionRecognizer:
             (0, 0, width, height), probs, detection_confidence=1.0, min_confidence=self.config.min_confidence
         )
 
-    @staticmethod
-    def annotate(frame_bgr: np.ndarray, reactions: list[FaceReaction]) -> np.ndarray:
-        """A copy of ``frame_bgr`` with each face's box, id, valence and confidence drawn on it."""
-        canvas = np.ascontiguousarray(frame_bgr).copy()
-        scale = max(canvas.shape[0], canvas.shape[1]) / 1000.0
-        font_scale, thickness = max(0.4, scale), max(1, round(2 * scale))
-        for r in reactions:
-            x, y, w, h = r.box
-            colour = VALENCE_COLOURS[r.valence]
-            cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
-            label = f"{r.face_id + ' ' if r.face_id else ''}{r.valence.name.lower()} {r.confidence:.2f}"
-            (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
-            top = max(y - th - base - 2, 0)
-            cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 2), colour, cv2.FILLED)
-            cv2.putText(
-                canvas, label, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), thickness,
-                cv2.LINE_AA,
-            )
-        return canvas
+    annotate = staticmethod(draw_reactions)  #: a copy of the frame with each face's box, id and valence
 
 
 def _clip_box(box: tuple[float, float, float, float], shape: tuple[int, ...]) -> tuple[int, int, int, int]:

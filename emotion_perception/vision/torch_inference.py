@@ -19,10 +19,11 @@ from torch import nn
 from emotion_perception.vision.model import load_model
 from emotion_perception.vision.model_card import WEIGHTS_SHA256_KEY
 from emotion_perception.vision.onnx_session import onnx_session
+from emotion_perception.vision.preprocessing import InputSpec
 
 
-def export_onnx(model: nn.Module, channels: int, size: int, weights_sha256: str = "") -> bytes:
-    """``model`` as an ONNX graph (input ``input`` (N, C, size, size), output ``logits``).
+def onnx_bytes(model: nn.Module, spec: InputSpec, weights_sha256: str = "") -> bytes:
+    """``model`` as a serialised ONNX graph (input ``input`` (N, C, size, size), output ``logits``).
 
     ``weights_sha256`` (of the ``.pt`` it came from) goes into the metadata, so a loader can tell a
     stale export from a current one.
@@ -30,20 +31,20 @@ def export_onnx(model: nn.Module, channels: int, size: int, weights_sha256: str 
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript-based exporter needs no onnxscript
-        torch.onnx.export(model.cpu().eval(), (torch.zeros(1, channels, size, size),), buffer, input_names=["input"],
-                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                          opset_version=17, dynamo=False)
+        probe = torch.zeros(1, spec.channels, spec.size, spec.size)
+        torch.onnx.export(model.cpu().eval(), (probe,), buffer, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
     graph = onnx.load_from_string(buffer.getvalue())
     if weights_sha256:
         onnx.helper.set_model_props(graph, {WEIGHTS_SHA256_KEY: weights_sha256})
     return graph.SerializeToString()
 
 
-def compile_for_cpu(model: nn.Module, channels: int, size: int) -> torch.jit.ScriptModule:
+def compile_for_cpu(model: nn.Module, spec: InputSpec) -> torch.jit.ScriptModule:
     """Trace, freeze and optimise for inference (BatchNorm folded, oneDNN-fused convolutions)."""
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the fastest CPU path
-        traced = torch.jit.trace(model.eval(), torch.zeros(1, channels, size, size))
+        traced = torch.jit.trace(model.eval(), torch.zeros(1, spec.channels, spec.size, spec.size))
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
 
@@ -58,9 +59,9 @@ class TorchModelRunner:
         self.model: nn.Module = model.to(self.device)
         self.session: ort.InferenceSession | None = None
         if backend == "onnxruntime":
-            self.session = onnx_session(export_onnx(model, spec.channels, spec.size), threads)
+            self.session = onnx_session(onnx_bytes(model, spec), threads)
         elif backend == "torchscript":
-            self.model = compile_for_cpu(model, spec.channels, spec.size)
+            self.model = compile_for_cpu(model, spec)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         if self.session is not None:

@@ -1,0 +1,66 @@
+"""The one way every node's process starts, spins and ends (``main()`` of each node calls :func:`run_node`).
+
+Exit status 0 when the node was stopped (SIGINT or SIGTERM, once or repeatedly, at any moment) or ended
+on its own; 1 when it could not start (one FATAL line naming the reason, no traceback) or reported a
+failure through its ``exit_status`` future. rclpy's own signal handlers shut the context down, which ends
+the spin; a signal never raises inside the node, so no traceback is printed while it is cleaned up, and
+signals are ignored while the interpreter exits.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.task import Future
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """Python's part of a stop signal: nothing (rclpy's handler, which runs first, ends the spin)."""
+
+
+def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None,
+             startup_errors: tuple[type[BaseException], ...] = ()) -> int:
+    """Create the node with ``make_node`` and spin it until a stop signal, or until its ``exit_status``.
+
+    A node that can end on its own (or fail while running) has an ``exit_status`` attribute: a
+    :class:`rclpy.task.Future` whose result is the exit status. ``startup_errors`` raised by
+    ``make_node`` are logged as one FATAL line and give exit status 1.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _ignore)  # rclpy chains to these after shutting the context down
+    rclpy.init(args=args)
+    # Made at once: an executor made after a signal has shut the context down fails in its constructor.
+    executor = SingleThreadedExecutor()
+    node: Node | None = None
+    try:
+        try:
+            node = make_node()
+        except startup_errors as exc:
+            rclpy.logging.get_logger(name).fatal(f"cannot start: {exc}")
+            return 1
+        executor.add_node(node)
+        exit_status: Future | None = getattr(node, "exit_status", None)
+        if exit_status is None:
+            executor.spin()
+            return 0
+        executor.spin_until_future_complete(exit_status)
+        return exit_status.result() if exit_status.done() else 0
+    except (KeyboardInterrupt, ExternalShutdownException):
+        return 0
+    except Exception:
+        if rclpy.ok():
+            raise
+        return 0  # a callback or a take that raced the shutdown a signal began
+    finally:
+        executor.shutdown(timeout_sec=1.0)
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)  # Python's exit would restore the default (killing) action

@@ -1,0 +1,16 @@
+"""Waiting for a condition with a timeout (never a fixed sleep): the demo, the tests and the benchmarks use it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, period: float = 0.02) -> bool:
+    """Poll ``predicate`` every ``period`` s until it is true (True) or ``timeout`` s have passed (its last value)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(period)
+    return bool(predicate())

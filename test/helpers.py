@@ -1,0 +1,22 @@
+"""Helpers the tests share: paths, the real-face fixtures and polling with a timeout (no ROS, no benchmarks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emotion_perception.tools.polling import wait_for
+
+__all__ = ["DATA", "ROOT", "load", "wait_for"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "test" / "data"
+
+
+def load(name: str) -> np.ndarray:
+    """The BGR image ``test/data/<name>`` (the real Pexels frames are described in test/data/README.md)."""
+    image = cv2.imread(str(DATA / name), cv2.IMREAD_COLOR)
+    assert image is not None, f"cannot read {DATA / name}"
+    return image
