@@ -71,6 +71,10 @@ def generate_launch_description() -> LaunchDescription:
             "video_loop", default_value="true", choices=["true", "false"],
             description="restart the video when it ends (use_video:=true)"),
         DeclareLaunchArgument(
+            "hri", default_value="false", choices=["true", "false"],
+            description="also publish ROS4HRI (REP-155) humans/faces/tracked and humans/faces/<id>/{roi,expression}"
+            " (needs hri_msgs)"),
+        DeclareLaunchArgument(
             "use_shm_profile", default_value="true", choices=["true", "false"],
             description="load config/fastdds_shm.xml (a 32 MB shared-memory segment) so camera-sized frames"
             " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"
@@ -105,6 +109,7 @@ def generate_launch_description() -> LaunchDescription:
         parameters=[params_file, {
             "compressed_input": ParameterValue(LaunchConfiguration("compressed"), value_type=bool),
             "model_path": LaunchConfiguration("model_path"),
+            "hri_output": ParameterValue(LaunchConfiguration("hri"), value_type=bool),
             "use_sim_time": use_sim_time,
         }],
         remappings=[("image", image_topic), ("image/compressed", [image_topic, "/compressed"])],

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, wait_for
+from helpers import ROOT
 
 # Set before anything imports rclpy: tests never multicast off this machine, and a run never
 # talks to the nodes of another run (or of a user's robot) on the same host.
@@ -22,8 +22,6 @@ if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy"):  # Fast DDS 2 re
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
-
-__all__ = ["ROOT", "wait_for"]  # re-exported: older tests import them from here
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 
 #: Stops as a user's terminal and launch give them: Ctrl-C in a launch's terminal is two SIGINTs to a node
 #: (the terminal's to the process group, then launch's own), and launch escalates to SIGTERM.

@@ -16,8 +16,8 @@ import pytest
 import rclpy
 import yaml
 from builtin_interfaces.msg import Time
-from conftest import ROOT, wait_for
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from helpers import ROOT, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.parameter import Parameter

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 

@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from conftest import wait_for
+from helpers import wait_for
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 

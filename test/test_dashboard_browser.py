@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 from rclpy.parameter import Parameter
 
 from emotion_perception.dashboard.access import AccessPolicy

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
-from emotion_perception.tools.demo import DemoOptions, get_args_parser, run_demo
+from emotion_perception.feedback.rule import FeedbackConfig
+from emotion_perception.tools.demo import SCALED_WINDOWS, DemoOptions, get_args_parser, run_demo
+from emotion_perception.tools.session.report import load_session, rejudge
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
 
@@ -46,6 +48,15 @@ def test_demo_judges_the_joke_well_received_and_writes_its_outputs(
         assert decoded is not None and decoded.size > 0, image
     assert json.loads((out / "summary.json").read_text())["actions"][0]["verdict"]["verdict"] == "WELL_RECEIVED"
     assert (out / "action_stats.db").is_file()
+    # The recorded session holds what the nodes published; re-judged offline (windows scaled like the
+    # demo's), the joke gets the verdict the node gave it.
+    session = load_session(out / "session.mcap")
+    assert session.complete and len(session.reactions) == summary["reactions"]
+    (recorded,) = session.verdicts.values()
+    scaled = FeedbackConfig(**{n: getattr(FeedbackConfig(), n) / options.rate for n in SCALED_WINDOWS})
+    (rejudged,), _ = rejudge(session, scaled)
+    assert recorded.verdict == rejudged.verdict.name == "WELL_RECEIVED"
+    assert rejudged.delta == pytest.approx(recorded.delta, abs=0.05)
 
 
 def test_arguments_parse_and_bad_action_specs_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

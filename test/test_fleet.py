@@ -19,8 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import rclpy
-from conftest import wait_for
 from diagnostic_msgs.msg import DiagnosticArray
+from helpers import wait_for
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from test_action_feedback_node import FAST, action, reaction

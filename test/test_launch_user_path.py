@@ -24,7 +24,7 @@ import cv2
 import pytest
 import rclpy
 import yaml
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 from node_process import NodeProcess
 from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor

@@ -7,7 +7,7 @@ import math
 import pytest
 import rclpy
 from builtin_interfaces.msg import Time
-from conftest import wait_for
+from helpers import wait_for
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 

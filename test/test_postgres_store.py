@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import wait_for
+from helpers import wait_for
 from test_stats_store import SAMPLE, verdict
 
 from benchmarks.postgres_server import PostgresServer, server_or_skip

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import rclpy
 import yaml
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter

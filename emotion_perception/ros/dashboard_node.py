@@ -19,11 +19,9 @@ import threading
 import time
 
 import cv2
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.subscription import Subscription
@@ -46,6 +44,7 @@ from emotion_perception.dashboard.state import (
 from emotion_perception.feedback.rule import NS_PER_S, Verdict
 from emotion_perception.ros.image_conversion import ImageConversionError, image_to_bgr8
 from emotion_perception.ros.messages import stamp_to_ns
+from emotion_perception.ros.node_main import run_node
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 
 NODE_NAME = "dashboard"
@@ -227,23 +226,13 @@ class DashboardNode(Node):
         super().destroy_node()
 
 
+#: What a bad configuration raises while the node starts: one FATAL line and exit status 1.
+STARTUP_ERRORS = (DashboardServerError, ValueError, InvalidParameterValueException, InvalidParameterTypeException)
+
+
 def main(args: list[str] | None = None) -> int:
-    """Run the dashboard until interrupted; 1 (with the reason) when it cannot start."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = DashboardNode()
-        rclpy.spin(node)
-    except (DashboardServerError, ValueError, InvalidParameterValueException, InvalidParameterTypeException) as exc:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
-        return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the dashboard until stopped; 1 (with the reason) when it cannot start."""
+    return run_node(DashboardNode, NODE_NAME, args, STARTUP_ERRORS)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Subscribes ``image`` (``sensor_msgs/Image``, or ``image/compressed`` with ``compressed_input``),
 publishes ``human/reaction`` (one ``EmotionReaction`` per face), ``human/reactions`` (one
 ``EmotionReactionArray`` per processed frame, empty when nobody is in view), ``~/debug_image``
-(annotated, only while someone subscribes) and ``/diagnostics`` at 1 Hz. Topic names are relative, so
+(annotated, only while someone subscribes) and ``/diagnostics`` at 1 Hz; with ``hri_output``, also the
+ROS4HRI (REP-155) ``humans/faces/...`` topics (:mod:`emotion_perception.ros.hri_output`). Topic names are relative, so
 they resolve in the node's namespace (``/human/reaction`` without one). Only the newest frame is
 processed, on a worker thread, so a slow frame never blocks DDS and no backlog builds up; an exception
 in one frame is a counted drop, and should the worker thread ever end, the node reports ERROR and its
@@ -46,6 +47,13 @@ from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
 from emotion_perception.vision.recognizer import CONFIG_RANGES, EmotionRecognizer, RecognizerConfig
 
+try:
+    from emotion_perception.ros.hri_output import HriFaceOutput
+except ModuleNotFoundError as _missing:  # hri_msgs is optional: only hri_output needs it
+    if _missing.name != "hri_msgs":
+        raise
+    HriFaceOutput = None
+
 #: The oldest OpenCV whose ``cv2.FaceDetectorYN`` runs the shipped YuNet model.
 MIN_OPENCV = (4, 8)
 
@@ -69,6 +77,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "max_faces": (10, "most faces classified per frame (highest detector score first)", RANGE["max_faces"], False),
     "max_missed": (5, "detector runs a face may be missed before its id is dropped", RANGE["max_missed"], False),
     "max_image_pixels": (DEFAULT_MAX_PIXELS, "larger frames (width x height) are dropped", (1, 1 << 28), False),
+    "hri_output": (False, "also publish ROS4HRI (REP-155) humans/faces/... topics (needs hri_msgs)", None, True),
+    "hri_cropped": (False, "with hri_output: publish each face's image on humans/faces/<id>/cropped", None, True),
+    "hri_face_timeout": (2.0, "s after a face leaves before its humans/faces/<id>/* publishers go", (0.0, 60.0), True),
 }
 CONSTRAINTS = {"detection_size": "0 or in [{}, {}]".format(*RANGE["detection_size"])}
 CONFIG_KEYS = tuple(f.name for f in RecognizerConfig.__dataclass_fields__.values())
@@ -115,6 +126,11 @@ class PerceptionNode(Node):
         self._array_pub = self.create_publisher(EmotionReactionArray, "human/reactions", RELIABLE_10)
         self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_10)
+        self._hri = None
+        if params["hri_output"]:
+            if HriFaceOutput is None:
+                raise ValueError("hri_output is true but hri_msgs is not installed (build it, or rosdep install)")
+            self._hri = HriFaceOutput(self, params["hri_face_timeout"], params["hri_cropped"])
         self._compressed = params["compressed_input"]
         self.create_subscription(
             CompressedImage if self._compressed else Image,
@@ -202,6 +218,8 @@ class PerceptionNode(Node):
         for reaction in reactions:
             self._reaction_pub.publish(reaction_to_msg(reaction, msg.header))
         self._array_pub.publish(reactions_to_array(reactions, msg.header))
+        if self._hri is not None:
+            self._hri.publish(reactions, msg.header, frame, time.monotonic())
         if self._debug_pub.get_subscription_count() > 0:
             annotated = self.recognizer.annotate(frame, reactions)
             self._debug_pub.publish(numpy_to_image(annotated, "bgr8", msg.header))
@@ -231,6 +249,8 @@ class PerceptionNode(Node):
         self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
 
     def _publish_diagnostics(self) -> None:
+        if self._hri is not None:
+            self._hri.expire(time.monotonic())
         if not self._worker.is_alive():
             self._publish_status(DiagnosticStatus.ERROR, WORKER_DEAD)
             return

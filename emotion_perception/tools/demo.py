@@ -4,9 +4,10 @@ The video publisher plays a clip (default: a person going from crying to laughin
 perception node reads the faces' valence, a scripted robot performs a few actions during the
 clip, and the action-feedback node judges how each was received. The demo prints a line per
 reaction (throttled) and per verdict, and writes to ``--out`` (default ``out/demo/``):
-``demo.mp4`` (annotated), ``frame.png`` (one annotated frame), ``timeline.png`` and
-``summary.json``. Same nodes and code paths as ``ros2 launch emotion_perception perception.launch.py``,
-composed in-process on a ``MultiThreadedExecutor``.
+``demo.mp4`` (annotated), ``frame.png`` (one annotated frame), ``timeline.png``,
+``summary.json`` and ``session.mcap`` (the session's topics, for ``replay`` and ``report``).
+Same nodes and code paths as ``ros2 launch emotion_perception perception.launch.py``, composed
+in-process on a ``MultiThreadedExecutor``.
 
     make demo                                  # the packaged clip
     make demo ARGS="--video my.mp4 --rate 2"   # your own video, played twice as fast
@@ -48,6 +49,7 @@ from emotion_perception.ros.perception_node import PerceptionNode
 from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
 from emotion_perception.tools.package_files import package_file
 from emotion_perception.tools.polling import wait_for
+from emotion_perception.tools.session.record import SessionRecorder, session_topics
 from emotion_perception.tools.strict_json import finite_or_none
 from emotion_perception.tools.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
 from emotion_perception.tools.video_publisher import VideoPublisher
@@ -277,6 +279,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     for name in ("video_publisher", "perception_node", "action_feedback_node", "dashboard"):
         rclpy.logging.set_logger_level(name, rclpy.logging.LoggingSeverity.WARN)
     try:
+        nodes.append(SessionRecorder(out / "session.mcap", session_topics(), context=context))
         recorder = DemoRecorder(clock, writer, windows, options, fps, context=context)
         nodes.append(recorder)
         robot = ScriptedRobot(actions, clock, context=context)
@@ -343,7 +346,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
         "stats_db": str(db),
         "persistent_stats": stats,
         "outputs": {"video": str(writer.path), "video_frames": writer.frames_written, "timeline": str(plot),
-                    "frame": str(snapshot) if snapshot else None},
+                    "frame": str(snapshot) if snapshot else None, "session": str(out / "session.mcap")},
         "wall_s": round(time.monotonic() - started, 2),
         "interrupted": interrupted,
     }
@@ -378,8 +381,8 @@ def _print_summary(summary: dict) -> None:
         print(f"  over all runs in {summary['stats_db']}: {stat['name']} x{stat['count']}:"
               f" {stat['well_received']} well, {stat['neutral']} neutral, {stat['badly_received']} badly received")
     outputs = summary["outputs"]
-    print(f"  wrote {outputs['video']} ({outputs['video_frames']} frames), {outputs['timeline']}, {outputs['frame']}",
-          flush=True)
+    print(f"  wrote {outputs['video']} ({outputs['video_frames']} frames), {outputs['timeline']}, {outputs['frame']},"
+          f" {outputs['session']}", flush=True)
 
 
 def _action_spec(text: str) -> list[tuple[float, str]]:

@@ -71,7 +71,7 @@ class Timeline:
 
 
 def plot_timeline(timeline: Timeline, path: str | Path, title: str = "",
-                  span_s: tuple[float, float] | None = None) -> Path:
+                  span_s: tuple[float, float] | None = None, xlabel: str = "time in the video (s)") -> Path:
     """Write a PNG of ``timeline``: valence per face, shaded baseline/response windows, verdict labels."""
     path = Path(path)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
@@ -97,7 +97,7 @@ def plot_timeline(timeline: Timeline, path: str | Path, title: str = "",
         ax.set_ylim(-1.1, 1.45)
         if span_s:
             ax.set_xlim(*span_s)
-        ax.set_xlabel("time in the video (s)")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("valence score  (p_pos − p_neg)")
         ax.set_title(title or "valence over time, robot actions and verdicts", fontsize=10)
         ax.legend(loc="lower right", fontsize=7, ncol=2)

@@ -1,0 +1,151 @@
+"""report (no DDS): re-judging a session offline, its outputs, and one clear error for each kind of bad file."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import pytest
+import yaml
+from mcap.writer import Writer
+from session_helpers import ACTIONS, EXPECTED, write_session
+
+from emotion_perception.tools.session import replay
+from emotion_perception.tools.session.message_definitions import SEPARATOR, message_definition
+from emotion_perception.tools.session.report import main
+from emotion_perception.tools.session.session_file import SessionWriter
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_session(tmp_path_factory.mktemp("session") / "session.mcap")
+
+
+def run_report(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_schemas_embed_each_dependency_once_as_rosbag2_does() -> None:
+    text = message_definition("emotion_msgs/msg/EmotionReactionArray")
+    headers = [line for line in text.splitlines() if line.startswith("MSG: ")]
+    assert sorted(headers) == ["MSG: builtin_interfaces/Time", "MSG: emotion_msgs/EmotionReaction",
+                               "MSG: sensor_msgs/RegionOfInterest", "MSG: std_msgs/Header"]
+    assert text.count(SEPARATOR) == 4 and text.startswith("# Every face found")
+
+
+def test_report_rejudges_every_action_and_writes_the_plot_csvs_and_summaries(
+    session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_report(capsys, session, "-o", tmp_path / "default")
+    assert code == 0, err
+    rows = read_csv(tmp_path / "default" / "verdicts.csv")
+    assert {r["name"]: r["rejudged_verdict"] for r in rows} == EXPECTED
+    assert [r["name"] for r in rows] == [name for _, name in ACTIONS]
+    assert all(r["recorded_verdict"] == "" for r in rows)  # this file holds no verdicts of its own
+    joke = next(r for r in rows if r["name"] == "tell_joke")
+    assert float(joke["rejudged_delta"]) > 1.0 and int(joke["n_baseline"]) == 20
+    reactions = read_csv(tmp_path / "default" / "reactions.csv")
+    assert len(reactions) == 90 and {r["face_id"] for r in reactions} == {"face_1"}
+    assert float(reactions[0]["valence_score"]) < -0.3 < 0.3 < float(reactions[-1]["valence_score"])
+    plot = cv2.imread(str(tmp_path / "default" / "timeline.png"))
+    assert plot is not None and plot.shape[1] > 800
+    summary = (tmp_path / "default" / "summary.md").read_text()
+    assert "| tell_joke | 3.00 |  |  | WELL_RECEIVED |" in summary and "90 from 1 face id(s)" in summary
+    assert "<td>WELL_RECEIVED</td>" in (tmp_path / "default" / "summary.html").read_text()
+    assert "3 actions re-judged" in out
+
+
+def test_a_session_with_only_the_per_frame_arrays_is_judged_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arrays = write_session(tmp_path / "arrays.mcap", per_face=False)
+    code, _, err = run_report(capsys, arrays, "-o", tmp_path / "arrays")
+    assert code == 0, err
+    assert {r["name"]: r["rejudged_verdict"] for r in read_csv(tmp_path / "arrays" / "verdicts.csv")} == EXPECTED
+    assert "on /human/reactions" in (tmp_path / "arrays" / "summary.md").read_text()
+
+
+def test_new_thresholds_change_the_verdicts_against_those_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A session whose recorded verdicts are the default rule's (as the node would have published them).
+    recorded = write_session(tmp_path / "recorded.mcap", verdicts={"tell_joke": 1, "wave": 0, "offer_tissue": 2})
+    code, out, _ = run_report(capsys, recorded, "-o", tmp_path / "same")
+    assert code == 0 and "0 verdict(s) changed" in out
+    assert {r["changed"] for r in read_csv(tmp_path / "same" / "verdicts.csv")} == {"no"}
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump({"action_feedback_node": {"ros__parameters": {"delta_threshold": 1.5}}}))
+    code, out, err = run_report(capsys, recorded, "--params", strict, "-o", tmp_path / "strict")
+    assert code == 0, err
+    rows = {r["name"]: r for r in read_csv(tmp_path / "strict" / "verdicts.csv")}
+    joke = rows["tell_joke"]
+    assert (joke["recorded_verdict"], joke["rejudged_verdict"]) == ("WELL_RECEIVED", "NEUTRAL")
+    assert [r["changed"] for r in rows.values()] == ["yes", "no", "no"]  # delta ≈ 1.3 < 1.5
+    summary = (tmp_path / "strict" / "summary.md").read_text()
+    assert str(strict) in summary and "3: 2 unchanged, 1 changed" in summary and "1 verdict(s) changed" in out
+
+
+def write_bad(path: Path, kind: str, session: Path) -> Path:
+    if kind == "not_mcap":
+        path.write_text("just some text, not a recording\n" * 10)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated_header":
+        path.write_bytes(session.read_bytes()[:60])
+    elif kind == "missing_topics":
+        writer = SessionWriter(path)
+        writer.add_topic("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray")
+        writer.close()
+    elif kind == "unknown_schema":
+        with path.open("wb") as stream:
+            writer = Writer(stream)
+            writer.start(profile="ros2")
+            schema = writer.register_schema("emotion_msgs/msg/RobotAction", "jsonschema", b"{}")
+            channel = writer.register_channel("/robot/action", "json", schema)
+            writer.add_message(channel, 1, b"{}", 1)
+            writer.finish()
+    return path
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("missing_file", "no such file"),
+    ("not_mcap", "not an MCAP file"),
+    ("empty", "empty or not an MCAP file"),
+    ("truncated_header", "cut short"),
+    ("missing_topics", "no topic of type emotion_msgs/msg/EmotionReactionArray or emotion_msgs/msg/RobotAction"),
+    ("unknown_schema", "'jsonschema' schema and 'json' messages"),
+])
+def test_a_bad_file_gives_one_clear_error(
+    kind: str, reason: str, session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / f"{kind}.mcap"
+    if kind != "missing_file":
+        write_bad(path, kind, session)
+    code, out, err = run_report(capsys, path, "-o", tmp_path / "out")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"report: {path}") and reason in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_replay_refuses_a_bad_file_with_one_line(tmp_path: Path, session: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_bad(tmp_path / "bad.mcap", "not_mcap", session)
+    assert replay.main(["replay", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"replay: {path}: not an MCAP file")
+
+
+def test_invalid_parameters_are_refused_with_the_reason(
+    session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"action_feedback_node": {"ros__parameters": {"response_delay": 5.0}}}))
+    code, _, err = run_report(capsys, session, "--params", bad, "-o", tmp_path / "out")
+    assert code == 1 and "response_delay (5.0) must be < response_end (3.0)" in err
