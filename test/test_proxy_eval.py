@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from helpers import load
 
 from emotion_perception.vision.classifier import ValenceClassifier, softmax
 from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH, ModelCard
@@ -24,8 +24,6 @@ from training.proxy_eval import (
     scores,
 )
 
-DATA = Path(__file__).parent / "data"
-
 
 @pytest.fixture(scope="module")
 def fer_like_faces() -> FaceSet:
@@ -33,7 +31,7 @@ def fer_like_faces() -> FaceSet:
     recognizer = EmotionRecognizer()
     images = []
     for name in ("pexels_happy_330.jpg", "pexels_sad_030.jpg"):
-        frame = cv2.imread(str(DATA / name))
+        frame = load(name)
         face = recognizer.detect(frame)[0]
         images.append(face_crop(frame, face.box, recognizer.classifier.spec))
     return FaceSet(images, np.eye(3)[[2, 0]], np.array(["test", "test"]), np.array(["a", "b"]), "fixtures")
