@@ -493,6 +493,7 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
         temperature=temperature,
         tta_flip=args.tta_flip,
         temperature_single=temperature_single,
+        class_bias=None,  # a decision rule belongs to the weights it was fitted for: refit with proxy_eval --adopt
         metrics=_card_metrics(metrics, eval_name),
         training_data={**data.summary(), "data": [str(p) for p in args.data],
                        "test_data": str(args.reference_data or args.data[0]),
