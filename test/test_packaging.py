@@ -32,6 +32,8 @@ ROSDEP_KEYS: dict[str, str | None] = {
     "uvicorn": "python3-uvicorn",
     "websockets": "python3-websockets",
     "starlette": None,
+    "mcap": None,
+    "mcap_ros2": None,
     "selenium": "python3-selenium",
 }
 # Run-time dependencies loaded by another one, not imported here: uvicorn's WebSocket protocol.
