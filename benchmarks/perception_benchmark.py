@@ -32,13 +32,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from emotion_perception.ros.fastdds_profile import use_profile
+
 ROOT = Path(__file__).resolve().parents[1]
 # Before rclpy is imported: DDS stays on this host, on a domain of this run's own, with the SHM profile.
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 90 + 10))
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))  # Fast DDS 3 (Kilted)
-if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy"):  # Fast DDS 2 reads only this name; 3 warns on it
-    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])
+use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed Fast DDS reads
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
+from emotion_perception.ros.fastdds_profile import use_profile
+
 # Set before anything imports rclpy: tests never multicast off this machine, and a run never
 # talks to the nodes of another run (or of a user's robot) on the same host.
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(ROOT / "config" / "fastdds_shm.xml"))  # Fast DDS 3 (Kilted)
-if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy"):  # Fast DDS 2 reads only this name; 3 warns on it
-    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])
+use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed Fast DDS reads
 
-import rclpy
-from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+import rclpy  # noqa: E402 (after the DDS environment)
+from rclpy.context import Context  # noqa: E402 (after the DDS environment)
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402 (after the DDS environment)
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def test_every_backend_gives_the_eager_model_s_output(classifier, faces) -> None
 def test_temperature_and_mirror_follow_the_card(tmp_path: Path, faces) -> None:
     card = json.loads(DEFAULT_MODEL_PATH.with_suffix(".json").read_text())
     shutil.copy(DEFAULT_MODEL_PATH, tmp_path / "m.pt")
-    card.update(temperature=1.0, tta_flip=False)
+    card.update(temperature=1.0, tta_flip=False, class_bias=None)
     (tmp_path / "m.json").write_text(json.dumps(card))
     plain = ValenceClassifier(tmp_path / "m.pt")
     frame, box = faces["pexels_happy_360"]

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from helpers import load
 
 from emotion_perception.tools.crop_dataset import CropWriter
 from emotion_perception.vision.detection import YuNetDetector
-from emotion_perception.vision.preprocessing import InputSpec, face_crop, normalise, preprocess_crop, preprocess_faces
+from emotion_perception.vision.preprocessing import (
+    InputSpec,
+    eye_roll,
+    face_crop,
+    normalise,
+    preprocess_crop,
+    preprocess_faces,
+)
 from training.datasets import FaceSet, read_image_folder
 from training.relabel import ValenceMap
 from training.train import FaceDataset
@@ -122,3 +130,25 @@ def test_a_box_many_times_the_image_is_refused() -> None:
     image = np.zeros((48, 64), np.uint8)
     with pytest.raises(ValueError, match="more than 8x the image"):
         face_crop(image, (0.0, 0.0, 1e7, 1e7), InputSpec())
+
+
+def _tilted_eyes() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    image = np.zeros((200, 200), np.uint8)
+    eyes = [(80.0, 90.0), (120.0, 110.0)]  # right eye (image left) higher: the head is rolled
+    for x, y in eyes:
+        cv2.circle(image, (int(x), int(y)), 4, 255, -1)
+    return image, eyes
+
+
+def test_alignment_levels_the_eyes_from_the_landmarks() -> None:
+    image, eyes = _tilted_eyes()
+    spec = InputSpec(size=100, scale=1.0, align=True)
+    box = (50.0, 50.0, 100.0, 100.0)
+    aligned = normalise(face_crop(image, box, spec, eye_roll(eyes))[None], spec)[0, 0]
+    np.testing.assert_array_equal(preprocess_faces(image, [box], spec, [eyes])[0, 0], aligned)
+    ys, xs = np.nonzero(aligned > 0)
+    assert abs(ys[xs < 50].mean() - ys[xs >= 50].mean()) < 1.0
+    plain = preprocess_faces(image, [box], InputSpec(size=100, scale=1.0), [eyes])[0, 0]
+    ys, xs = np.nonzero(plain > 0)
+    assert ys[xs >= 50].mean() - ys[xs < 50].mean() > 15  # without align the landmarks are ignored
+    assert np.array_equal(face_crop(image, box, spec), face_crop(image, box, InputSpec(size=100, scale=1.0)))

@@ -207,9 +207,9 @@ def test_classification_is_spread_over_frames_and_kept_off_detection_frames(
     batches: list[int] = []
     predict = recognizer.classifier.predict
 
-    def counting_predict(image: np.ndarray, boxes: list) -> np.ndarray:
+    def counting_predict(image: np.ndarray, boxes: list, landmarks: list | None = None) -> np.ndarray:
         batches.append(len(boxes))
-        return predict(image, boxes)
+        return predict(image, boxes, landmarks)
 
     monkeypatch.setattr(recognizer.classifier, "predict", counting_predict)
     recognizer.configure(detect_every=2, classify_every=3)

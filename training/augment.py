@@ -1,16 +1,22 @@
 """Training-time face sampling: detector-like box jitter through the core ``face_crop``, then photometrics.
 
 The jitter widths match how far YuNet's box wanders relative to the FER frame (see
-``emotion_perception.vision.preprocessing``): ~7 % of the box side in centre and scale. Camera-like
-degradations (blur, down/up-sampling, JPEG, noise) are applied with probability ``camera``.
+``emotion_perception.vision.preprocessing``): ~7 % of the box side in centre and scale. The rest is
+torchvision ``transforms.v2``: with probability ``camera`` one camera-like degradation (Gaussian blur,
+resolution loss, JPEG, sensor noise), then brightness/contrast jitter and, with probability ``erase``,
+a random occluding rectangle (a hand over the mouth or eyes). The box jitter and rotation draw from
+the numpy ``rng``; the ``transforms.v2`` ops draw from torch's generator (seeded per data-loader worker).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
+import torch
+from torchvision.transforms import v2
 
 from emotion_perception.vision.preprocessing import Box, InputSpec, face_crop
 
@@ -21,7 +27,7 @@ class AugmentConfig:
     scale: float = 0.07  #: std of log box-size change
     rotate: float = 10.0  #: max rotation in degrees
     flip: float = 0.5  #: probability of a horizontal mirror
-    brightness: float = 0.25  #: max additive brightness change, fraction of 255
+    brightness: float = 0.25  #: max relative brightness change
     contrast: float = 0.3  #: max relative contrast change
     camera: float = 0.2  #: probability of one camera-like degradation
     erase: float = 0.25  #: probability of erasing a random rectangle
@@ -36,19 +42,24 @@ def jitter_box(box: Box, rng: np.random.Generator, cfg: AugmentConfig) -> Box:
     return cx - w * factor / 2.0, cy - h * factor / 2.0, w * factor, h * factor
 
 
-def _camera(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    kind = rng.integers(4)
-    if kind == 0:
-        return cv2.GaussianBlur(crop, (0, 0), float(rng.uniform(0.4, 1.1)))
-    if kind == 1:
-        small = max(12, int(crop.shape[0] * rng.uniform(0.35, 0.75)))
-        down = cv2.resize(crop, (small, small), interpolation=cv2.INTER_AREA)
-        return cv2.resize(down, crop.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-    if kind == 2:
-        ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
-        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).reshape(crop.shape) if ok else crop
-    noise = rng.normal(0.0, rng.uniform(2.0, 8.0), crop.shape)
-    return np.clip(crop + noise, 0, 255).astype(np.uint8)
+@lru_cache(maxsize=8)
+def photometric(cfg: AugmentConfig, size: int) -> v2.Transform:
+    """The ``transforms.v2`` pipeline for a uint8 ``(C, size, size)`` crop tensor."""
+    camera = v2.RandomChoice([
+        v2.GaussianBlur(kernel_size=5, sigma=(0.4, 1.2)),
+        v2.Compose([v2.RandomResize(max(8, round(size * 0.3)), round(size * 0.75)),  # resolution loss
+                    v2.Resize((size, size))]),
+        v2.JPEG(quality=(30, 90)),
+        v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.GaussianNoise(sigma=0.02),
+                    v2.ToDtype(torch.uint8, scale=True)]),
+    ])
+    return v2.Compose([
+        v2.RandomApply([camera], p=cfg.camera),
+        v2.ColorJitter(brightness=cfg.brightness, contrast=cfg.contrast),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.RandomErasing(p=cfg.erase, scale=(0.02, 0.16), value=0.5),
+        v2.ToDtype(torch.uint8, scale=True),
+    ])
 
 
 def augmented_crop(image: np.ndarray, spec: InputSpec, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -61,17 +72,8 @@ def augmented_crop(image: np.ndarray, spec: InputSpec, rng: np.random.Generator,
                                borderMode=cv2.BORDER_REPLICATE)
     crop = face_crop(image, jitter_box(spec.full_frame_box(width, height), rng, cfg), spec)
     if rng.random() < cfg.flip:
-        crop = np.ascontiguousarray(crop[:, ::-1])
-    if rng.random() < cfg.camera:
-        crop = _camera(crop, rng)
-    alpha = 1.0 + rng.uniform(-cfg.contrast, cfg.contrast)
-    beta = rng.uniform(-cfg.brightness, cfg.brightness) * 255.0
-    mean = float(crop.mean())
-    crop = np.clip((crop.astype(np.float32) - mean) * alpha + mean + beta, 0, 255).astype(np.uint8)
-    if rng.random() < cfg.erase:
-        size = crop.shape[0]
-        eh, ew = (int(size * rng.uniform(0.15, 0.4)) for _ in range(2))
-        y0, x0 = int(rng.integers(0, size - eh + 1)), int(rng.integers(0, size - ew + 1))
-        crop = crop.copy()
-        crop[y0:y0 + eh, x0:x0 + ew] = rng.integers(0, 256)
-    return crop
+        crop = crop[:, ::-1]
+    tensor = torch.from_numpy(np.ascontiguousarray(crop))
+    tensor = tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    out = photometric(cfg, spec.size)(tensor)
+    return np.ascontiguousarray(out[0].numpy() if crop.ndim == 2 else out.permute(1, 2, 0).numpy())

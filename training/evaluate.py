@@ -1,7 +1,7 @@
 """Evaluate a valence model on any labelled set (FER CSV, FER+ votes, ImageFolder) → metrics JSON + plots.
 
 Faces go through the serving path: ``preprocess_faces`` on each stored face, then
-``ValenceClassifier`` (TorchScript, the card's mirror averaging and temperature). Example::
+``ValenceClassifier`` (the card's mirror averaging, temperature and decision rule ``class_bias``). Example::
 
     python -m training.evaluate --data ../shared/data/fer2013_ferplus.csv.gz --split test \\
         --peer-json runs/fer_peer_accuracy.json --output-dir runs/eval_fer
@@ -76,7 +76,8 @@ def main(args: argparse.Namespace | None = None) -> dict:
         logits = predict_logits(classifier, faces)
     labels = faces.targets.argmax(axis=1)
     raw = classification_report(softmax(logits), labels)
-    calibrated = classification_report(softmax(logits, classifier.temperature), labels)
+    served = logits / classifier.temperature + classifier.class_bias  # what ValenceClassifier.predict_batch returns
+    calibrated = classification_report(softmax(served), labels)
     metrics = {
         "model": str(args.model),
         "data": str(args.data),
@@ -87,6 +88,7 @@ def main(args: argparse.Namespace | None = None) -> dict:
         "ece_before_temperature": raw["ece"],
         "ece_after_temperature": calibrated["ece"],
         "temperature": classifier.temperature,
+        "class_bias": classifier.class_bias.tolist(),
         "tta_flip": classifier.tta_flip,
     }
     if args.peer_json:
@@ -101,7 +103,7 @@ def main(args: argparse.Namespace | None = None) -> dict:
                    f"{args.data.name} [{args.split}]: acc {calibrated['accuracy']:.3f}, "
                    f"macro-F1 {calibrated['macro_f1']:.3f}")
     plot_reliability(reliability_bins(softmax(logits), labels),
-                     reliability_bins(softmax(logits, classifier.temperature), labels),
+                     reliability_bins(softmax(served), labels),
                      (raw["ece"], calibrated["ece"]), args.output_dir / "reliability.png")
     summary = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "ece_before_temperature", "ece_after_temperature")}
     summary["per_class_f1"] = {k: round(v["f1"], 4) for k, v in metrics["per_class"].items()}

@@ -38,6 +38,7 @@ from emotion_perception.vision.classifier import mirror_average
 from emotion_perception.vision.model import MODEL_FILENAME, ModelCard, build_model, card_path, load_card, load_model
 from emotion_perception.vision.preprocessing import InputSpec, normalise, preprocess_faces
 
+from . import distributed
 from .augment import AugmentConfig, augmented_crop
 from .datasets import FaceSet, concat, deduplicate, read_dataset, stratified_group_folds
 from .export import export_onnx, export_torchscript
@@ -106,43 +107,44 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 class FaceDataset(Dataset):
     """Faces → (tensor, soft target); training samples go through ``augmented_crop``, others through
-    ``preprocess_faces`` on the whole stored face — the perception node's function."""
+    ``preprocess_faces`` on the whole stored face — the perception node's function. A key is an index
+    or ``(epoch, index)``; a sample's augmentation (its numpy and its torch draws) is seeded from
+    (seed, epoch, index), so it is the same whichever process or loader worker loads it."""
 
     def __init__(self, faces: FaceSet, spec: InputSpec, augment: AugmentConfig | None, seed: int) -> None:
         self.faces = faces
         self.spec = spec
         self.augment = augment
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
 
     def __len__(self) -> int:
         return len(self.faces)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
         image = self.faces.images[index]
         if self.augment is None:
             height, width = image.shape[:2]
             tensor = preprocess_faces(image, [self.spec.full_frame_box(width, height)], self.spec)[0]
         else:
-            tensor = normalise(augmented_crop(image, self.spec, self.rng, self.augment)[None], self.spec)[0]
+            rng = np.random.default_rng((self.seed, epoch, index))
+            with torch.random.fork_rng(devices=[]):  # the process's own stream (dropout) stays untouched
+                torch.manual_seed(int(rng.integers(2**63)))
+                crop = augmented_crop(image, self.spec, rng, self.augment)
+            tensor = normalise(crop[None], self.spec)[0]
         return torch.from_numpy(tensor), torch.from_numpy(self.faces.targets[index])
 
 
-def _worker_init(worker_id: int) -> None:
-    info = torch.utils.data.get_worker_info()
-    info.dataset.rng = np.random.default_rng(info.seed % 2**32)
-
-
 def make_loader(faces: FaceSet, spec: InputSpec, args: argparse.Namespace, train: bool, seed: int) -> DataLoader:
+    """Training: this process's shard of each shuffled epoch, ``--batch-size`` split over the processes;
+    evaluation: every N-th face from this process's rank (:func:`evaluate` gathers them)."""
     augment = AugmentConfig(camera=args.camera_aug) if train else None
-    generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         FaceDataset(faces, spec, augment, seed),
-        batch_size=args.batch_size if train else 512,
-        shuffle=train,
+        batch_size=distributed.local_batch(args.batch_size) if train else 512,
+        sampler=distributed.TrainSampler(len(faces), seed) if train else distributed.EvalSampler(len(faces)),
         drop_last=train and len(faces) > args.batch_size,
         num_workers=args.workers,
-        worker_init_fn=_worker_init,
-        generator=generator,
         persistent_workers=train and args.workers > 0,
         pin_memory=torch.cuda.is_available(),
     )
@@ -158,7 +160,7 @@ class SoftTargetLoss(nn.Module):
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         per_sample = -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
         weights = targets @ self.class_weights
-        return (per_sample * weights).sum() / weights.sum()
+        return (per_sample * weights).sum() / distributed.global_mean(weights.sum())
 
 
 def class_weights(faces: FaceSet, balance: str) -> torch.Tensor:
@@ -175,8 +177,10 @@ def memory_format(device: torch.device) -> torch.memory_format:
 
 def train_one_epoch(model, criterion, optimizer, lr_scheduler, loader, device, epoch, args) -> float:
     model.train()
+    loader.sampler.set_epoch(epoch)
     total, count = 0.0, 0
-    bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True, disable=None)
+    bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
+               disable=None if distributed.is_main() else True)
     for images, targets in bar:
         images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format(device))
         targets = targets.to(device, non_blocking=True)
@@ -190,12 +194,14 @@ def train_one_epoch(model, criterion, optimizer, lr_scheduler, loader, device, e
         total += loss.item() * len(images)
         count += len(images)
         bar.set_postfix(loss=f"{total / count:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
+    total, count = distributed.reduce_sum(total, count)
     return total / max(count, 1)
 
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, tta_flip: bool) -> tuple[np.ndarray, ...]:
-    """Logits (averaged with the mirror image's when ``tta_flip``) and soft targets of a whole loader."""
+    """Logits (averaged with the mirror image's when ``tta_flip``) and soft targets of a whole loader,
+    gathered from every process."""
     model.eval()
     all_logits, all_targets = [], []
     for images, targets in loader:
@@ -205,7 +211,8 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, tta_fli
             logits = mirror_average(logits, model(torch.flip(images, dims=[3])).float().cpu().numpy())
         all_logits.append(logits)
         all_targets.append(targets.numpy())
-    return np.concatenate(all_logits), np.concatenate(all_targets)
+    return (distributed.gather_rows(np.concatenate(all_logits)),
+            distributed.gather_rows(np.concatenate(all_targets)))
 
 
 def soft_loss(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -247,15 +254,18 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
         best = {"score": checkpoint["best_score"], "epoch": checkpoint["best_epoch"], "model": checkpoint["best_model"]}
         print(f"[{phase_dir.name}] resumed from {checkpoint_path} at epoch {start_epoch}")
     fit_started = time.monotonic()
+    train_model = distributed.wrap(model, device, seed)
     for epoch in range(start_epoch, args.epochs):
         if epoch - best["epoch"] > args.patience and best["epoch"] >= 0:
             print(f"[{phase_dir.name}] early stop: no val macro-F1 gain for {args.patience} epochs")
             break
-        if args.max_minutes and time.monotonic() - fit_started > 60 * args.max_minutes:
+        if distributed.any_rank(bool(args.max_minutes) and time.monotonic() - fit_started > 60 * args.max_minutes):
             print(f"[{phase_dir.name}] stopped at the {args.max_minutes} min limit before epoch {epoch}")
             break
         started = time.monotonic()
-        train_loss = train_one_epoch(model, criterion, optimizer, lr_scheduler, train_loader, device, epoch, args)
+        train_loss = train_one_epoch(train_model, criterion, optimizer, lr_scheduler, train_loader, device, epoch,
+                                     args)
+        distributed.sync_buffers(model)
         logits, targets = evaluate(model, val_loader, device, args.tta_flip)
         report = classification_report(softmax(logits), targets.argmax(axis=1))
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": soft_loss(logits, targets),
@@ -267,10 +277,11 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
         print(f"[{phase_dir.name}] epoch {epoch}: train loss {train_loss:.4f}, val loss {history[-1]['val_loss']:.4f}, "
               f"val acc {report['accuracy']:.4f}, val macro-F1 {report['macro_f1']:.4f} "
               f"({history[-1]['seconds']:.0f} s)", flush=True)
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "lr_scheduler": lr_scheduler.state_dict(), "epoch": epoch, "args": _plain_args(args),
-                    "class_names": list(CLASS_NAMES), "history": history, "best_score": best["score"],
-                    "best_epoch": best["epoch"], "best_model": best["model"]}, checkpoint_path)
+        if distributed.is_main():
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "lr_scheduler": lr_scheduler.state_dict(), "epoch": epoch, "args": _plain_args(args),
+                        "class_names": list(CLASS_NAMES), "history": history, "best_score": best["score"],
+                        "best_epoch": best["epoch"], "best_model": best["model"]}, checkpoint_path)
     return best, history
 
 
@@ -319,7 +330,8 @@ def split_train_val(data: FaceSet, fraction: float, seed: int) -> tuple[FaceSet,
 
 
 def write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    if distributed.is_main():
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def run_fold(fold: int, folds: list[np.ndarray], train: FaceSet, val: FaceSet, spec, card, args, device) -> dict:
@@ -337,6 +349,7 @@ def run_fold(fold: int, folds: list[np.ndarray], train: FaceSet, val: FaceSet, s
     result = {"fold": fold, "train_images": len(fit_set), "held_out_images": len(held_out),
               "best_epoch": best["epoch"], "held_out": report, "history": history}
     write_json(fold_dir / "metrics.json", result)
+    distributed.barrier()  # every process reads the folds' metrics afterwards
     return result
 
 
@@ -385,11 +398,18 @@ def main(args: argparse.Namespace | None = None) -> dict:
     """Run as asked; with no ``args`` (the console script) they are parsed from the command line."""
     if args is None:
         args = get_args_parser().parse_args()
+    device = distributed.setup(select_device(args.device))
+    try:
+        return _run(args, device)
+    finally:
+        distributed.teardown()
+
+
+def _run(args: argparse.Namespace, device: torch.device) -> dict:
     started = time.monotonic()
     seed_everything(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = select_device(args.device)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     vmap = ValenceMap.load(args.valence_map)
     base_card = ModelCard(arch_kwargs={"widths": list(args.widths), "dropout": args.dropout},
@@ -473,6 +493,7 @@ def main(args: argparse.Namespace | None = None) -> dict:
         temperature=temperature,
         tta_flip=args.tta_flip,
         temperature_single=temperature_single,
+        class_bias=None,  # a decision rule belongs to the weights it was fitted for: refit with proxy_eval --adopt
         metrics=_card_metrics(metrics, eval_name),
         training_data={**data.summary(), "data": [str(p) for p in args.data],
                        "test_data": str(args.reference_data or args.data[0]),
@@ -484,7 +505,8 @@ def main(args: argparse.Namespace | None = None) -> dict:
         notes=f"trained by training.train in {metrics['training_seconds'] / 60:.1f} min on {device}; "
               f"best epoch {best['epoch'] + 1} of {args.epochs}",
     )
-    save_run(model, card, metrics, raw, calibrated, logits, labels, args.output_dir)
+    if distributed.is_main():
+        save_run(model, card, metrics, raw, calibrated, logits, labels, args.output_dir)
     print(json.dumps({"macro_f1": calibrated["macro_f1"], "accuracy": calibrated["accuracy"],
                       "ece_before": raw["ece"], "ece_after": calibrated["ece"], "temperature": temperature,
                       "cv": metrics["cv"] and {k: metrics["cv"][k] for k in ("accuracy", "macro_f1")},

@@ -10,21 +10,20 @@ import os
 import random
 from pathlib import Path
 
+from emotion_perception.ros.fastdds_profile import use_profile
+
 # Before anything starts DDS: stay on this host, on a domain of this run's own, with the SHM profile.
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(Path(__file__).resolve().parents[2] / "config" /
-                                                           "fastdds_shm.xml"))  # Fast DDS 3 (Kilted)
-if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy"):  # Fast DDS 2 reads only this name; 3 warns on it
-    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"])
+use_profile(Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml")  # the one the installed Fast DDS reads
 
-import argparse
-import sys
-import time
-from collections.abc import Callable
+import argparse  # noqa: E402 (after the DDS environment)
+import sys  # noqa: E402 (after the DDS environment)
+import time  # noqa: E402 (after the DDS environment)
+from collections.abc import Callable  # noqa: E402 (after the DDS environment)
 
-from benchmarks.reliability import faults, flood, fuzz, soak
-from benchmarks.reliability.common import OUT_DIR, ScenarioResult, print_result, write_result
+from benchmarks.reliability import faults, flood, fuzz, soak  # noqa: E402 (after the DDS environment)
+from benchmarks.reliability.common import OUT_DIR, ScenarioResult, print_result, write_result  # noqa: E402 (after the DDS environment)
 
 
 def get_args_parser() -> argparse.ArgumentParser:

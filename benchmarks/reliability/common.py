@@ -27,6 +27,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
 
 from emotion_msgs.msg import EmotionReaction
+from emotion_perception.ros.fastdds_profile import profile_variable
 from emotion_perception.tools.polling import wait_for
 from emotion_perception.tools.strict_json import finite_or_none
 
@@ -35,10 +36,6 @@ OUT_DIR = ROOT / "out" / "reliability"
 DATA_DIR = ROOT / "test" / "data"
 PARAMS_FILE = ROOT / "config" / "emotion_perception.yaml"
 SHM_PROFILE = ROOT / "config" / "fastdds_shm.xml"
-#: Where this distribution's Fast DDS looks for SHM_PROFILE: Fast DDS 3 (Kilted) reads FASTDDS_ (and warns on
-#: every node when FASTRTPS_ is set too); Fast DDS 2.x (Jazzy, Humble) reads only FASTRTPS_.
-PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE",) + (
-    ("FASTRTPS_DEFAULT_PROFILES_FILE",) if os.environ.get("ROS_DISTRO") in ("humble", "iron", "jazzy") else ())
 NS_PER_S = 1_000_000_000
 START_TIMEOUT_S = 120.0  #: a node may take this long to start on a loaded 2-core machine
 RELIABLE_DEEP = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
@@ -59,15 +56,15 @@ def check_environment() -> None:
     """
     if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST" or not os.environ.get("ROS_DOMAIN_ID"):
         raise RuntimeError("set ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and a ROS_DOMAIN_ID of this run's own")
-    for variable in PROFILE_VARIABLES:
-        if not Path(os.environ.get(variable, "")).is_file():
-            raise RuntimeError(f"set {variable}={SHM_PROFILE} before this process starts DDS")
+    variable = profile_variable()
+    if not Path(os.environ.get(variable, "")).is_file():
+        raise RuntimeError(f"set {variable}={SHM_PROFILE} before this process starts DDS")
 
 
 def node_environment() -> dict[str, str]:
     """The environment of a node under test: this process's, plus the shared-memory Fast DDS profile."""
     check_environment()
-    return {**os.environ, **dict.fromkeys(PROFILE_VARIABLES, str(SHM_PROFILE)), "PYTHONUNBUFFERED": "1",
+    return {**os.environ, profile_variable(): str(SHM_PROFILE), "PYTHONUNBUFFERED": "1",
             "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
 
 

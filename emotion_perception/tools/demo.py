@@ -19,7 +19,6 @@ import argparse
 import bisect
 import json
 import math
-import os
 import sys
 import threading
 import time
@@ -43,6 +42,7 @@ from emotion_perception.dashboard.server import DashboardServerError
 from emotion_perception.feedback.rule import FeedbackConfig, Verdict, seconds_to_ns
 from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
 from emotion_perception.ros.dashboard_node import DashboardNode
+from emotion_perception.ros.fastdds_profile import use_profile
 from emotion_perception.ros.messages import reaction_from_msg, stamp_to_ns
 from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.ros.perception_node import PerceptionNode
@@ -425,7 +425,7 @@ def main(args: list[str] | None = None) -> int:
     # Camera-sized frames need the large shared-memory segment (see config/fastdds_shm.xml).
     profile = package_file("config", "fastdds_shm.xml")
     if profile.is_file():
-        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(profile))
+        use_profile(profile)
     options = DemoOptions(**vars(parsed))
     rclpy.init(args=args)
     try:

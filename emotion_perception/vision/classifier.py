@@ -69,6 +69,8 @@ class ValenceClassifier:
     ``backend`` is one of :data:`BACKENDS`; on a non-CPU ``device`` the eager model runs there.
     ``mirror`` averages each face with its mirror image (about twice the cost, +1 point macro-F1 on
     FER); ``None`` follows the model card. The card's matching temperature is used either way.
+    ``class_bias`` (default: the card's) is added to the calibrated logits: a prior correction that
+    shifts the decision between classes (e.g. towards the negative class FER under-represents).
     ``uses_torch`` tells whether torch was needed.
     """
 
@@ -79,6 +81,7 @@ class ValenceClassifier:
         device: str = "cpu",
         backend: str = "onnxruntime",
         mirror: bool | None = None,
+        class_bias: Sequence[float] | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
@@ -93,6 +96,10 @@ class ValenceClassifier:
         single = self.card.temperature_single
         use_single = self.card.tta_flip and not self.tta_flip and single is not None
         self.temperature = float(single if use_single else self.card.temperature)
+        bias = self.card.class_bias if class_bias is None else class_bias
+        self.class_bias = np.zeros(len(CLASS_NAMES), np.float32) if bias is None else np.asarray(bias, np.float32)
+        if self.class_bias.shape != (len(CLASS_NAMES),) or not np.isfinite(self.class_bias).all():
+            raise ValueError(f"class_bias must be {len(CLASS_NAMES)} finite numbers, got {bias!r}")
         self.backend = backend if device == "cpu" else "eager"
         session = matching_onnx_session(path, threads) if self.backend == "onnxruntime" else None
         self.uses_torch = session is None
@@ -124,11 +131,15 @@ class ValenceClassifier:
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Preprocessed faces ``(N, C, size, size)`` float32 → calibrated probabilities ``(N, 3)``."""
-        return softmax(self.logits_batch(batch), self.temperature)
+        return softmax(self.logits_batch(batch) / self.temperature + self.class_bias)
 
-    def predict(self, image: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
-        """All faces of one frame (BGR or gray uint8, detector boxes ``(x, y, w, h)``) → ``(N, 3)``."""
-        return self.predict_batch(preprocess_faces(image, boxes, self.spec))
+    def predict(self, image: np.ndarray, boxes: Sequence[Box],
+                landmarks: Sequence[Sequence[tuple[float, float]]] | None = None) -> np.ndarray:
+        """All faces of one frame (BGR or gray uint8, detector boxes ``(x, y, w, h)``) → ``(N, 3)``.
+
+        ``landmarks`` (the detector's, per box) level each face when the card's input spec aligns.
+        """
+        return self.predict_batch(preprocess_faces(image, boxes, self.spec, landmarks))
 
     def predict_crop(self, crop: np.ndarray) -> np.ndarray:
         """One already cropped face (e.g. from ``face_crop``) → ``(3,)``."""

@@ -41,6 +41,8 @@ class ModelCard:
     temperature: float = 1.0
     tta_flip: bool = False  #: average the face's and its mirror image's probabilities
     temperature_single: float | None = None  #: temperature for one view when ``tta_flip`` is turned off
+    #: decision rule: per-class log-prior correction added to the calibrated logits (None = none)
+    class_bias: list[float] | None = None
     metrics: dict = field(default_factory=dict)
     training_data: dict = field(default_factory=dict)
     label_protocol: str = ""
@@ -66,6 +68,12 @@ class ModelCard:
                 isinstance(value, int | float) and 0 < value < 100
             ):
                 raise ValueError(f"{name} must be a number in (0, 100), got {value!r}")
+        bias = self.class_bias
+        if bias is not None and not (
+            isinstance(bias, list) and len(bias) == len(CLASS_NAMES)
+            and all(isinstance(b, int | float) and abs(b) <= 10 for b in bias)
+        ):
+            raise ValueError(f"class_bias must be {len(CLASS_NAMES)} numbers in [-10, 10] or null, got {bias!r}")
         self.spec  # noqa: B018  (InputSpec validates itself)
 
     def to_json(self) -> str:

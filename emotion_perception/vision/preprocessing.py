@@ -32,6 +32,7 @@ class InputSpec:
     scale: float = 1.10  #: crop side / mean box side ((w + h) / 2)
     shift_x: float = 0.0  #: crop centre shift right, in mean box sides
     shift_y: float = 0.0  #: crop centre shift down, in mean box sides
+    align: bool = False  #: level the eyes with the detector's landmarks (``face_crop``'s ``roll``)
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -99,19 +100,15 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-def face_crop(image: np.ndarray, box: Box, spec: InputSpec) -> np.ndarray:
-    """The uint8 ``size`` x ``size`` face crop (gray or BGR as ``spec`` says) of one detector box."""
-    if image.ndim < 2 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"empty image of shape {image.shape}")
-    x0f, y0f, sidef = spec.crop_square(box)
-    side = max(1, round(sidef))
-    x0, y0 = round(x0f), round(y0f)
+def eye_roll(landmarks: Sequence[tuple[float, float]]) -> float:
+    """Degrees the face is rolled: the angle of the line from the right eye to the left eye (YuNet order)."""
+    (rx, ry), (lx, ly) = landmarks[0], landmarks[1]
+    return float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+
+
+def _square(image: np.ndarray, x0: int, y0: int, side: int, spec: InputSpec) -> np.ndarray:
+    """The ``side`` x ``side`` square at ``(x0, y0)`` in the model's colours, border-replicated outside the image."""
     height, width = image.shape[:2]
-    if side > MAX_CROP_TO_IMAGE * max(height, width):
-        raise ValueError(
-            f"face box {box!r} gives a {side} px crop,"
-            f" more than {MAX_CROP_TO_IMAGE}x the image's {max(height, width)} px"
-        )
     # Only the part of the image inside the square is read; the rest is border-replicated. A pad
     # longer than the square only replicates the same edge pixels, so it is capped at the side:
     # the cost then follows the crop, however far off the image the box lies.
@@ -124,7 +121,34 @@ def face_crop(image: np.ndarray, box: Box, spec: InputSpec) -> np.ndarray:
         inside = cv2.copyMakeBorder(inside, top, bottom, left, right, cv2.BORDER_REPLICATE)
         # A square entirely off the image: trim what the border made too large.
         inside = inside[: side, : side] if inside.shape[0] >= side and inside.shape[1] >= side else inside
-    return _resize(inside, spec.size)
+    return inside
+
+
+def face_crop(image: np.ndarray, box: Box, spec: InputSpec, roll: float = 0.0) -> np.ndarray:
+    """The uint8 ``size`` x ``size`` face crop (gray or BGR as ``spec`` says) of one detector box.
+
+    ``roll`` (degrees, e.g. :func:`eye_roll` of the detector's landmarks) rotates the crop about its
+    centre so that a face rolled by that much comes out level.
+    """
+    if image.ndim < 2 or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"empty image of shape {image.shape}")
+    x0f, y0f, sidef = spec.crop_square(box)
+    side = max(1, round(sidef))
+    height, width = image.shape[:2]
+    if side > MAX_CROP_TO_IMAGE * max(height, width):
+        raise ValueError(
+            f"face box {box!r} gives a {side} px crop,"
+            f" more than {MAX_CROP_TO_IMAGE}x the image's {max(height, width)} px"
+        )
+    if not roll:
+        return _resize(_square(image, round(x0f), round(y0f), side, spec), spec.size)
+    big = round(side * 1.5)  # covers the square rotated by any angle
+    cx, cy = x0f + sidef / 2.0, y0f + sidef / 2.0
+    square = _square(image, round(cx - big / 2.0), round(cy - big / 2.0), big, spec)
+    matrix = cv2.getRotationMatrix2D((big / 2.0, big / 2.0), float(roll), 1.0)
+    matrix[:, 2] += (side - big) / 2.0
+    square = cv2.warpAffine(square, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return _resize(square, spec.size)
 
 
 def normalise(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -136,11 +160,23 @@ def normalise(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
     return np.ascontiguousarray(data.transpose(0, 3, 1, 2))
 
 
-def preprocess_faces(image: np.ndarray, boxes: Sequence[Box], spec: InputSpec) -> np.ndarray:
-    """All faces of one image → float32 ``(N, C, size, size)``; N = 0 gives an empty batch."""
+def preprocess_faces(
+    image: np.ndarray,
+    boxes: Sequence[Box],
+    spec: InputSpec,
+    landmarks: Sequence[Sequence[tuple[float, float]]] | None = None,
+) -> np.ndarray:
+    """All faces of one image → float32 ``(N, C, size, size)``; N = 0 gives an empty batch.
+
+    With ``spec.align``, each face whose ``landmarks`` (the detector's five points) are given is levelled.
+    """
     if len(boxes) == 0:
         return np.zeros((0, spec.channels, spec.size, spec.size), np.float32)
-    return normalise(np.stack([face_crop(image, box, spec) for box in boxes]), spec)
+    points = landmarks if spec.align and landmarks is not None else [()] * len(boxes)
+    return normalise(np.stack([
+        face_crop(image, box, spec, eye_roll(marks) if len(marks) >= 2 else 0.0)
+        for box, marks in zip(boxes, points, strict=True)
+    ]), spec)
 
 
 def preprocess_crop(crop: np.ndarray, spec: InputSpec) -> np.ndarray:

@@ -153,7 +153,8 @@ class EmotionRecognizer:
         middle = time.perf_counter()
         due = self._due(tracks, detected)
         if due:
-            probabilities = self.classifier.predict(frame_bgr, [t.detection.box for t in due])
+            probabilities = self.classifier.predict(frame_bgr, [t.detection.box for t in due],
+                                                    [t.detection.landmarks for t in due])
             for track, probs in zip(due, probabilities, strict=True):
                 track.smooth(probs, cfg.smoothing)
         reactions = [

@@ -1,0 +1,105 @@
+"""The in-the-wild proxy (training.proxy_eval) and the card's decision rule (class_bias)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import load
+
+from emotion_perception.vision.classifier import ValenceClassifier, softmax
+from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH, ModelCard
+from emotion_perception.vision.preprocessing import face_crop
+from emotion_perception.vision.recognizer import EmotionRecognizer
+from training.datasets import FaceSet
+from training.proxy_eval import (
+    CROP_KINDS,
+    camera_scene,
+    decide,
+    fit_bias,
+    scene_crops,
+    scene_log_probs,
+    scores,
+)
+
+
+@pytest.fixture(scope="module")
+def fer_like_faces() -> FaceSet:
+    """48x48 gray face crops of real frames (the clip's), cut the way FER faces are framed."""
+    recognizer = EmotionRecognizer()
+    images = []
+    for name in ("pexels_happy_330.jpg", "pexels_sad_030.jpg"):
+        frame = load(name)
+        face = recognizer.detect(frame)[0]
+        images.append(face_crop(frame, face.box, recognizer.classifier.spec))
+    return FaceSet(images, np.eye(3)[[2, 0]], np.array(["test", "test"]), np.array(["a", "b"]), "fixtures")
+
+
+def test_camera_scene_is_deterministic_and_camera_sized(fer_like_faces: FaceSet) -> None:
+    face = fer_like_faces.images[0]
+    first, params = camera_scene(face, np.random.default_rng([0, 1]))
+    again, _ = camera_scene(face, np.random.default_rng([0, 1]))
+    other, _ = camera_scene(face, np.random.default_rng([0, 2]))
+    assert first.shape == (480, 640, 3) and first.dtype == np.uint8
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert 80 <= params["face_side"] <= 250 and 40 <= params["jpeg"] <= 95
+
+
+def test_cached_crops_give_what_the_plain_api_reports(fer_like_faces: FaceSet, tmp_path: Path) -> None:
+    """The proxy's fast path (detect once, cache crops) must equal ``EmotionRecognizer().run`` per scene."""
+    recognizer = EmotionRecognizer()
+    proxy = scene_crops(fer_like_faces, seed=3, spec=recognizer.classifier.spec, cache=tmp_path / "c.npz")
+    assert proxy.found.all()
+    reloaded = scene_crops(fer_like_faces, seed=3, spec=recognizer.classifier.spec, cache=tmp_path / "c.npz")
+    assert np.array_equal(reloaded.crops, proxy.crops) and reloaded.params == proxy.params
+    fast = softmax(scene_log_probs(recognizer.classifier, proxy) + recognizer.classifier.class_bias)
+    for index, face in enumerate(fer_like_faces.images):
+        frame, _ = camera_scene(face, np.random.default_rng([3, index]))
+        recognizer.reset()
+        reactions = recognizer.run(frame)
+        largest = max(reactions, key=lambda r: r.box[2] * r.box[3])
+        np.testing.assert_allclose(fast[index], largest.probabilities, atol=1e-5)
+    assert (1.1, False) in CROP_KINDS
+
+
+def test_no_face_counts_as_wrong() -> None:
+    labels = np.array([0, 0, 1, 2])
+    assert scores(labels, np.array([0, 0, 1, 2]))["macro_f1"] == 1.0
+    missed = scores(labels, np.array([0, -1, 1, 2]))
+    assert missed["faces_found"] == 0.75 and missed["per_class_f1"]["negative"] < 1.0
+    log_probs = np.log(np.array([[0.6, 0.3, 0.1], [np.nan] * 3]))
+    assert decide(log_probs, np.zeros(3)).tolist() == [0, -1]
+
+
+def test_fitted_prior_correction_recovers_an_under_predicted_class() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 600)
+    logits = rng.normal(0, 1, (600, 3)) + 2.0 * np.eye(3)[labels]
+    logits[:, 0] -= 1.5  # the model is shy of the negative class
+    log_probs = np.log(softmax(logits))
+    bias = fit_bias(log_probs, labels)
+    assert bias[1] == 0 and bias[0] > 0.8
+    assert scores(labels, decide(log_probs, bias))["macro_f1"] > scores(labels, decide(log_probs, 0 * bias))[
+        "macro_f1"] + 0.05
+
+
+def test_class_bias_shifts_the_decision_as_a_prior(tmp_path: Path) -> None:
+    batch = np.random.default_rng(1).normal(0, 1, (4, 1, 48, 48)).astype(np.float32)
+    plain = ValenceClassifier(class_bias=[0.0, 0.0, 0.0]).predict_batch(batch)
+    biased = ValenceClassifier(class_bias=[1.0, 0.0, 0.0]).predict_batch(batch)
+    expected = plain * np.array([np.e, 1, 1])
+    np.testing.assert_allclose(biased, expected / expected.sum(axis=1, keepdims=True), rtol=1e-4)
+    # carried by the card, validated when loaded
+    card = json.loads(Path(DEFAULT_MODEL_PATH).with_suffix(".json").read_text())
+    model = tmp_path / "m.pt"
+    model.write_bytes(Path(DEFAULT_MODEL_PATH).read_bytes())
+    model.with_suffix(".onnx").write_bytes(Path(DEFAULT_MODEL_PATH).with_suffix(".onnx").read_bytes())
+    card["class_bias"] = [1.0, 0.0, 0.0]
+    model.with_suffix(".json").write_text(json.dumps(card))
+    np.testing.assert_allclose(ValenceClassifier(model).predict_batch(batch), biased, rtol=1e-4)
+    card["class_bias"] = [1.0, 0.0]
+    with pytest.raises(ValueError, match="class_bias"):
+        ModelCard.from_json(json.dumps(card))
