@@ -7,9 +7,6 @@ from pathlib import Path
 import yaml
 from rclpy.parameter import parameter_dict_from_yaml_file, parameter_value_to_python
 
-#: What rclpy raises when the file has no section for the node (nor a ``/**`` one).
-_NO_SECTION = "does not contain any valid parameters"
-
 
 class ParameterFileError(ValueError):
     """The file is missing or not a ROS 2 parameter YAML."""
@@ -23,15 +20,20 @@ def load_node_parameters(path: str | Path, node_name: str) -> dict[str, object]:
     A file without a section for the node gives ``{}``.
     """
     try:
-        parameters = parameter_dict_from_yaml_file(
-            str(path), use_wildcard=True, target_nodes=[f"/**/{node_name}", node_name])
-    except RuntimeError as exc:
-        if _NO_SECTION in str(exc):
-            return {}
-        raise ParameterFileError(f"{path}: {exc}") from exc
+        document = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ParameterFileError(f"{path}: {exc}") from exc
-    except (AttributeError, KeyError, TypeError) as exc:
-        raise ParameterFileError(f"{path}: not a ROS 2 parameter file (node sections of 'ros__parameters'): "
-                                 f"{exc!r}") from exc
-    return {name: parameter_value_to_python(msg.value) for name, msg in parameters.items()}
+    if not isinstance(document, dict):
+        raise ParameterFileError(f"{path}: expected a mapping of node names, got {type(document).__name__}")
+    values: dict[str, object] = {}
+    # One section at a time: Jazzy's parser refuses a target it does not find, Kilted's skips it.
+    for section in ("/**", f"/**/{node_name}", node_name, f"/{node_name}"):
+        if section not in document:
+            continue
+        try:
+            parameters = parameter_dict_from_yaml_file(str(path), target_nodes=[section])
+        except (RuntimeError, AttributeError, KeyError, TypeError) as exc:
+            raise ParameterFileError(f"{path}: not a ROS 2 parameter file: section {section!r} needs "
+                                     f"'ros__parameters' ({exc!r})") from exc
+        values.update({name: parameter_value_to_python(msg.value) for name, msg in parameters.items()})
+    return values
