@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 # emotion_perception — the two commands are `make demo` and `make test`; both set up first.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c

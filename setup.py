@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """ament_python build of emotion_perception (core library, nodes, offline training)."""
 
 from glob import glob

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Valence classifier speed per 48x48 face on CPU: eager vs TorchScript vs onnxruntime, 1 and 2 threads.
 
 Prints a table and writes JSON (median of repeated single-face calls, after warm-up):

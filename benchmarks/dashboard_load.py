@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Does the live dashboard slow perception down? Perception throughput with 0 pages, 10 reading pages and
 10 stalled pages (sockets that never read), all in one process as in ``make demo`` (the worst case: the web
 server shares the interpreter with perception).

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Action-feedback core figures: reaction intake rate, judging cost, memory bound, sqlite commit time.
 
 Prints the figures and writes them to out/benchmark_feedback.json. Pure Python, no ROS; a few seconds.

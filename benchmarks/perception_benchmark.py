@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception speed figures: per-stage times, fps, compute time and RSS; the fer package as a peer; cross-process.
 
 Usage (``make benchmark`` runs it with the defaults):

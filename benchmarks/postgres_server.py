@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """A throw-away PostgreSQL server for tests and benchmarks: a temp cluster listening on a unix socket only.
 
 The server binaries are looked for in ``$EMOTION_PERCEPTION_PG_BINDIR``, on ``PATH``, in Debian's

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Session figures: what `record` keeps of a reaction flood (+ camera frames), file size, `report` time.
 
 `record` runs in its own process (as deployed); this process publishes reactions at --rate with an action

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Training input throughput: augmented training batches per second with 0, 2 and 4 loader worker processes.
 
 The loader is ``train``'s own (``make_loader``: jittered crop, photometrics, camera degradations,

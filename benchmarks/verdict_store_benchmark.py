@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Verdict write latency of the stores: sqlite (WAL, synchronous=FULL), PostgreSQL, and the outage outbox.
 
 Each figure is the time ``record()`` takes to return, i.e. until the verdict is committed (durable) and the

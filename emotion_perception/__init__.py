@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """emotion_perception: facial valence perception and robot-action feedback for ROS 2.
 
 ``EmotionRecognizer`` is loaded on first use (PEP 562), so that modules which do not need it

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Core result types: valence classes and one face's reaction in one frame (no ROS)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Start emotion_perception: the perception node and the action-feedback node (optionally a video as camera).
 
     ros2 launch emotion_perception perception.launch.py image_topic:=/camera/color/image_raw

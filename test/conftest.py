@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Test harness: keep DDS on this host, on a domain of this run's own, and share ROS fixtures."""
 
 from __future__ import annotations

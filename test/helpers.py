@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Helpers the tests share: paths, the real-face fixtures and polling with a timeout (no ROS, no benchmarks)."""
 
 from __future__ import annotations

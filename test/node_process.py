@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """A node (or a launch) run as its own process, as a user runs it, with its output collected."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """A session of real reactions for the session tests: the real model on the real face fixtures, 10 frames/s."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """action_feedback_node over real DDS: verdicts, the stats service, restarts, a SIGKILL, bad input, sim time."""
 
 from __future__ import annotations

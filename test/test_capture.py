@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """capture: real faces of the Pexels clip become an ImageFolder tree that training reads."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The shipped valence model: loading, load errors, calibrated batched inference on real faces."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard's server side without ROS: bounded state, access rules, and many, slow or vanished pages.
 
 Every test runs the real uvicorn server on 127.0.0.1 and talks to it over real sockets. A server bound to

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard page in a real headless Chromium while the demo clip plays through the real nodes over DDS.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``tools/install_browser.sh``); without them the

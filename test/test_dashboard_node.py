@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard node over real DDS: topics and the stats service in, pushed WebSocket messages out."""
 
 from __future__ import annotations

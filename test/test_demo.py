@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The demo's pipeline end to end on the sad→happy part of the real-face clip (real nodes, real DDS, real model)."""
 
 from __future__ import annotations

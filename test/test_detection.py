@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """YuNet face detection on real frames of the Pexels clip (no ROS)."""
 
 from __future__ import annotations

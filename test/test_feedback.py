@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The pairing of reactions with actions and the verdict rule, on synthetic timelines (no ROS)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """A fleet: action-feedback nodes as separate robots over real DDS, sharing one database.
 
 On a real PostgreSQL server three robots (processes) write 1,000 verdicts each concurrently while the

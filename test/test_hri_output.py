@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """ROS4HRI (REP-155) output over real DDS: a consumer follows humans/faces/tracked, then each id's topics."""
 
 from __future__ import annotations

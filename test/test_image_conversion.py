@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """image_conversion against OpenCV's own colour conversions, padding, endianness and bad messages."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Property-based checks: no message, however malformed, escapes image_conversion's one error type."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """launch/perception.launch.py, checked without `launch` (not installable here): what it names must exist.
 
 The file is read as Python source: every executable it starts is a console script of setup.py whose

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The README's `ros2 launch` lines run for real: two robots side by side, a missing camera, the `ros2` CLI, Ctrl-C.
 
 Three launches of ``perception.launch.py use_video:=true`` run at once (they share the cost of starting):

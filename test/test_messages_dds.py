@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """emotion_msgs travel between two real rclpy nodes over Fast DDS, field for field."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """package.xml and setup.py declare what the code imports, so rosdep and colcon test work in a workspace."""
 
 from __future__ import annotations

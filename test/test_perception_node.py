@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """perception_node over real DDS with the real detector and model, fed real face frames."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The PostgreSQL verdict store against a real server: schema, robots and fleet, outages, the outbox, refusals."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The one face-crop-to-tensor path: geometry, padding, colour, and node path == training path."""
 
 from __future__ import annotations

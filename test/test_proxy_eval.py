@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The in-the-wild proxy (training.proxy_eval) and the card's decision rule (class_bias)."""
 
 from __future__ import annotations

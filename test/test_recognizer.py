@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """EmotionRecognizer on real Pexels frames with the shipped detector and valence model (no ROS)."""
 
 from __future__ import annotations

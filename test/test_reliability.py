@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The fast subset of the reliability suite (benchmarks/reliability, scaled down): nodes in their own processes.
 
 Behaviour only (crashes, counts, lost verdicts, memory bounds, clean refusals); the speed figures

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Property-based checks of the face-crop path (preprocessing) with arbitrary images and boxes.
 
 Any box either raises ``ValueError`` or yields a crop of the model's size whose pixels are all taken

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """record / replay command lines: what they subscribe to, and one clear line for a bad argument (no DDS)."""
 
 from __future__ import annotations

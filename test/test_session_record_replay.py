@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """record and replay over real DDS: what is published ends up in the file, and a replay drives sim-time nodes."""
 
 from __future__ import annotations

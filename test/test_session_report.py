@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """report (no DDS): re-judging a session offline, its outputs, and one clear error for each kind of bad file."""
 
 from __future__ import annotations

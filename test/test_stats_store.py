@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The sqlite verdict store: WAL, persistence across reopen, derived stats, refusal of bad files."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Training pipeline: readers, relabelling, folds, a short run that learns, fine-tuning, evaluation.
 
 Every test runs on a fresh clone: the labelled faces come from the packaged clip

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """``train`` under ``torchrun``: 2 CPU processes (gloo) against 1 process on real face crops.
 
 The data are jittered crops of the committed real faces in ``test/data`` (laughing → positive,

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """video_publisher: the right frames, in order, with increasing stamps, over real DDS."""
 
 from __future__ import annotations

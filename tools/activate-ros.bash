@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 # Source this file (setup copies it to .venv/activate-ros, or .venv-jazzy/activate-ros for Jazzy) for
 # a shell with the project's venv, its ROS 2 wheels, the ros2 CLI and launch (the vendored overlay
 # in the venv, unless a ROS 2 install was sourced before) and this workspace's colcon build

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Point the CMake export files of the ROS 2 PyPI wheels at this interpreter's headers.
 
 The ``ros-*`` wheels were built in a manylinux container, and their ``*Export.cmake`` files

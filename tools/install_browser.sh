@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 # Installs Debian's headless-capable Chromium and its matching WebDriver for the dashboard's browser
 # test, when they are missing. Idempotent; needs root (or sudo). Nothing is downloaded outside apt, and a
 # failed install is reported but does not fail the setup (the browser test then skips with the reason).

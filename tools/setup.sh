@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 # Idempotent setup of one ROS 2 distribution's environment (ROS_DISTRO=kilted, the default, or jazzy):
 # a venv with the pinned ROS 2 wheels, colcon, torch and the rest, the CMake path fix-up, the
 # vendored ros2 CLI / launch / hri_msgs as a colcon overlay inside the venv, and a colcon build of

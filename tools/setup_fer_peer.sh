@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 # A separate, gitignored .venv-fer for the `fer` package's released emotion model: the peer that
 # benchmarks/fer_peer.py compares our valence model with. No TensorFlow: its quantized TFLite
 # mini-Xception runs through ai-edge-litert, and its Haar cascade needs OpenCV 4.x's cv2.data.

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Training-time face sampling: detector-like box jitter through the core ``face_crop``, then photometrics.
 
 The jitter widths match how far YuNet's box wanders relative to the FER frame (see

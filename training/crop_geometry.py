@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Measure where YuNet puts its box on FER faces, to set ``InputSpec.scale``/``shift_*`` (the crop geometry).
 
 Each 48x48 FER face is upsampled (a detector needs more than 48 px), padded on every side (so the

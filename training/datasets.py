@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Readers for labelled face data, relabelled to valence: FER2013 CSV, FER+ votes, ImageFolder trees.
 
 Every reader returns a :class:`FaceSet`: uint8 images (48x48 FER faces or stored crops), a soft

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Training on several processes (``torchrun``): process group, data shards, reduced metrics, rank-0 writes.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) :func:`setup` joins the process group —

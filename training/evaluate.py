@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Evaluate a valence model on any labelled set (FER CSV, FER+ votes, ImageFolder) → metrics JSON + plots.
 
 Faces go through the serving path: ``preprocess_faces`` on each stored face, then

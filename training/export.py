@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """TorchScript and ONNX exports of a trained model, each checked against the eager model's outputs."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Classification metrics, calibration (ECE) and temperature scaling for valence predictions."""
 
 from __future__ import annotations

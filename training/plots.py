@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """PNG plots of a run: confusion matrix, reliability diagram, training curves (matplotlib, Agg)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Proxy in-the-wild validation through the plain API, one row per variant (model, mirror, crop scale, decision rule).
 
 We have no labelled camera set, so three proxies stand in for one:

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Relabelling expression classes to valence with the YAML map in ``config/valence_map.yaml``."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Train, cross-validate, calibrate and export the valence CNN; or fine-tune it on a robot's users.
 
 Examples::

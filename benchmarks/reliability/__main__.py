@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Run the reliability scenarios: ``python -m benchmarks.reliability [--quick] [--soak-minutes N] [--only ...]``.
 
 Each scenario prints its figures and writes ``out/reliability/<scenario>.json``; a summary table

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Shared pieces of the reliability scenarios: node subprocesses, RSS sampling, a DDS driver node, figures."""
 
 from __future__ import annotations

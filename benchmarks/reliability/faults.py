@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Fault scenarios: broken model files, broken statistics databases, SIGKILL + restart, a silent camera.
 
 - model faults: the perception node must exit non-zero within seconds with a one-line reason that

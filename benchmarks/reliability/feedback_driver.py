@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Feeding the action-feedback node under test: a scripted planner and reaction stream, verdicts recorded."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Flood scenarios: far more input than a node can use, into a node in its own process.
 
 - perception flood: 640x480 bgr8 frames at ``rate`` Hz; the node keeps only the newest frame, so

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzed camera frames over real DDS into a perception node in its own process, with real faces between.
 
 Every generated message gets an expected outcome from the same rules the node applies (size

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Soak: the real-face clip on a loop through both nodes (each in its own process) with scripted actions.
 
 The perception node's reactions go straight to the action-feedback node over DDS, as on the

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Who may open the dashboard: loopback only, or anyone who carries the access token.
 
 Bound to a loopback address, the dashboard answers only requests whose ``Host`` names the loopback (so a

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard's ASGI app: the page, its static files, ``/ws`` (pushed updates) and ``/api/state``."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The open pages, each fed over its WebSocket by a task of its own, so no page can hold up another.
 
 A broadcaster turns what is new in :class:`~.state.DashboardState` into one JSON text at ``push_rate``

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Runs the dashboard app with uvicorn on a thread of its own, so ROS callbacks never wait for the web."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """What the dashboard shows, in bounded, thread-safe buffers (written by ROS callbacks, read by the server).
 
 Every item (a frame's face valences, an action, a verdict, a statistics refresh) gets a sequence number,

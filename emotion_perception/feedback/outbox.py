@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """A bounded first-in-first-out queue of verdict rows on local disk, for while the database is unreachable (no ROS).
 
 The queue is a small sqlite file (WAL, synchronous=FULL): :meth:`Outbox.put` returns once the row is on

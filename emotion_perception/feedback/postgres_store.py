@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The PostgreSQL backend of the verdict store: one database for a fleet of robots (psycopg 3, no ROS).
 
 Start: the server must answer (else :class:`StatsStoreError`, one line); the schema is created or migrated

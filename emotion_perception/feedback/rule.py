@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Pairing people's reactions with the robot's actions, and the verdict rule (no ROS).
 
 The rule, for an action that starts at t (all times are message stamps):

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The verdict store: one interface, its sqlite backend (embedded, the default) and the shared types (no ROS).
 
 A store records every verdict (committed before :meth:`VerdictStore.record` returns) with the robot's id

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The one verdict-store schema, its migrations and queries, in the SQL both backends speak (no ROS, no driver).
 
 Schema 2 (this one): ``verdicts`` carries ``robot_id`` and is unique on ``(robot_id, action_id)``, so a

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Open the verdict store a URL names: ``sqlite:///path/file.db`` (embedded) or ``postgresql://host/db`` (a fleet)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """action_feedback_node: was the robot's action well received? (thin wrapper of FeedbackTracker + StatsStore).
 
 Subscribes ``robot/action`` (``RobotAction``) and ``human/reaction`` (``EmotionReaction``), both

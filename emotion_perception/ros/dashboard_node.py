@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """dashboard: a live web page of what the robot sees and how its actions are received (thin ROS side).
 
 Subscribes ``human/reactions`` (valence per face and frame), ``robot/action``, ``human/action_feedback``,

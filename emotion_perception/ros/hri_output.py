@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """ROS4HRI (REP-155) output: the faces and their expressions on ``humans/faces/...`` (needs ``hri_msgs``).
 
 Per processed frame: ``humans/faces/tracked`` (``hri_msgs/IdsList``, empty when nobody is in view);

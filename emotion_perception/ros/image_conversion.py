@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """``sensor_msgs/Image`` and ``sensor_msgs/CompressedImage`` to and from numpy, without cv_bridge.
 
 Reading works on any object with the message's fields (duck-typed), so it never needs rclpy.

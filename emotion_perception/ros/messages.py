@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Core types to and from emotion_msgs: the only module where the core and ROS messages meet."""
 
 from __future__ import annotations

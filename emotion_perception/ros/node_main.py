@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The one way every node's process starts, spins and ends (``main()`` of each node calls :func:`run_node`).
 
 Exit status 0 when the node was stopped (SIGINT or SIGTERM, once or repeatedly, at any moment) or ended

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """One node's parameters from a ROS 2 parameter YAML, read by rclpy's own parser (no node, no context needed)."""
 
 from __future__ import annotations

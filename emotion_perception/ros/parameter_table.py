@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Parameter tables of the nodes: ``name -> (default, description, (min, max) or None, read-only)``."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """perception_node: camera frames in, the valence of every face out (thin wrapper of EmotionRecognizer).
 
 Subscribes ``image`` (``sensor_msgs/Image``, or ``image/compressed`` with ``compressed_input``),

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """An annotated copy of a video: face boxes with valence, robot-action and verdict banners (no ROS).
 
 Frames and reactions arrive separately (reactions later, and only for the frames the recognizer

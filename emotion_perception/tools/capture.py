@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """capture: collect face crops of the robot's own users for fine-tuning, as an ImageFolder tree.
 
 Reads the camera (relative topic ``image``, or ``image/compressed`` with ``--compressed``) or a

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Face crops written as an ImageFolder tree (``positive/ neutral/ negative/`` or ``unlabelled/``), no ROS.
 
 ``train --finetune`` reads the labelled folders. Crops are the classifier's input geometry

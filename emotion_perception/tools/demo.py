@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """demo: the whole loop on a real-face video, in one process, with the real nodes over DDS.
 
 The video publisher plays a clip (default: a person going from crying to laughing), the

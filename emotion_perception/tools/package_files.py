@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Where the package's data files are: the repository checkout, else the installed share directory (no ROS)."""
 
 from __future__ import annotations

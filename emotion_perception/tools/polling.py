@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Waiting for a condition with a timeout (never a fixed sleep): the demo, the tests and the benchmarks use it."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """JSON that strict parsers accept: NaN and infinities (which JSON cannot hold) become null."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Single key presses from a terminal's stdin, without waiting for Enter (POSIX termios, no ROS)."""
 
 from __future__ import annotations

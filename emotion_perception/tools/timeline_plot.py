@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """A run's valence timeline — per-face valence over time, robot actions and their verdicts — and its plot (no ROS).
 
 Times are seconds on one axis (the demo uses seconds into the video). The plot is drawn with

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Publish a video file, an image folder or a webcam as ``sensor_msgs/Image`` (bgr8) on ``image``.
 
 A stand-in for a camera driver: each frame is stamped with the node clock when it is read, at

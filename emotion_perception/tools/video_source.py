@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Frames from a video file, a folder of images or a webcam, as BGR uint8 arrays (no ROS).
 
 One class, :class:`VideoSource`, hides the three kinds behind ``read()``: a video file is read

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Batched, calibrated valence inference on CPU for all faces of a frame (no ROS, and no torch when it can).
 
 Backends: ``onnxruntime`` (default), ``torchscript`` (trace + freeze + optimize_for_inference) and

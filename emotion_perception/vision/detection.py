@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Face detection behind one small interface, with OpenCV's YuNet as the shipped detector (no ROS)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Faces drawn on a frame: box, id, valence and confidence (OpenCV only: no model, no ROS)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The valence network, its model card, and loading a saved model with clear errors (no ROS)."""
 
 from __future__ import annotations

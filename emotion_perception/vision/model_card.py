@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The model card and where models live, without torch (the perception node never needs torch).
 
 A model is ``<name>.pt`` (a torch state dict), its card ``<name>.json`` and, optionally, its ONNX export

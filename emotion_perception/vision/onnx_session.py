@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """onnxruntime CPU sessions: the one place the classifier and the torch exporter open an ONNX model."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The one face-crop-to-tensor path shared by the perception node and training (numpy + cv2, no torch).
 
 A detector box ``(x, y, w, h)`` becomes a square crop centred on the box (shifted by

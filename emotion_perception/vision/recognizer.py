@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """``EmotionRecognizer``: frame in, one ``FaceReaction`` per face out — the plain Python API (no ROS).
 
 It composes the face detector, the face tracker and the valence classifier::

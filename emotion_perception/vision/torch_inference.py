@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """The torch side of inference: ONNX export, TorchScript compilation and a torch-run model.
 
 Importing torch costs a process about 480 MB of memory, so the classifier imports this module only

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Face identities across frames and per-face smoothing of class probabilities (no ROS)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Cut the perception test fixtures out of the Pexels clip (run once; the JPEGs are committed).
 
 Usage: python test/data/make_perception_fixtures.py [/path/to/WolfgangLanger_Pexels.mp4]

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """ROS 2 message types by name: the class, and the full ``.msg`` text rosbag2 embeds as an MCAP schema."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """record: the package's topics (optionally the camera too) into a session file (rosbag2's MCAP profile).
 
     ros2 run emotion_perception record -o session.mcap [--images [--image-topic T] [--compressed]]

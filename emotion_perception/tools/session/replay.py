@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """replay: publish a session file back with its original timing and ``/clock``, for nodes on ``use_sim_time``.
 
     ros2 run emotion_perception replay session.mcap [--topics T ...] [--rate 2] [--wait 10]

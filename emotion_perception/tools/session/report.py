@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """report: re-judge a recorded session's actions offline and compare with the verdicts recorded (no DDS).
 
     ros2 run emotion_perception report session.mcap [--params new.yaml] [-o report_dir]

@@ -1,3 +1,5 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
 """Session files: rosbag2's MCAP profile (CDR messages, ``ros2msg`` schemas embedded), written and read (no DDS).
 
 Written with the ``mcap`` library the way ``ros2 bag record -s mcap`` writes: header profile ``ros2``,
