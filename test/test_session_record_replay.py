@@ -141,8 +141,11 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
     ros_context: object, executor: MultiThreadedExecutor, tmp_path: Path
 ) -> None:
     source = write_session(tmp_path / "source.mcap")
+    # A lateness grace of 1 s (sim time; the judged windows are unchanged): on a loaded machine reactions can
+    # reach the node after the /clock that closes their window, and the offline report has them all.
     feedback = ActionFeedbackNode(context=ros_context, parameter_overrides=[
-        Parameter("use_sim_time", value=True), Parameter("stats_db_path", value=str(tmp_path / "stats.db"))])
+        Parameter("use_sim_time", value=True), Parameter("stats_db_path", value=str(tmp_path / "stats.db")),
+        Parameter("lateness_grace", value=1.0)])
     recorder = SessionRecorder(tmp_path / "replayed.mcap", session_topics(), context=ros_context)
     listener = rclpy.create_node("listener", context=ros_context)
     verdicts: list[ActionFeedback] = []
@@ -160,7 +163,7 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
         assert player.wait_for_subscribers(30.0) == []
         assert wait_for(lambda: feedback.count_publishers("/clock") > 0, 10.0)
         started = time.monotonic()
-        published = player.play(tail=4.0)
+        published = player.play(tail=4.0, lead_in=2.0)  # the node has a clock before the first stamp
         took = time.monotonic() - started
     finally:
         player.destroy_node()
