@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,8 @@ use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed F
 import rclpy  # noqa: E402 (after the DDS environment)
 from rclpy.context import Context  # noqa: E402 (after the DDS environment)
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402 (after the DDS environment)
+
+from benchmarks.postgres_server import PostgresServer, server_or_skip  # noqa: E402 (after the DDS environment)
 
 
 @pytest.fixture
@@ -58,3 +61,17 @@ def pytest_report_header(config: pytest.Config) -> str:
     fer = Path(os.environ.get("EMOTION_PERCEPTION_DATA", ROOT.parent / "shared" / "data")) / "fer2013_ferplus.csv.gz"
     found = f"and the real FER data at {fer}" if fer.is_file() else f"only (no FER data at {fer}: full-data tests skip)"
     return f"training tests: faces of the packaged clip {found}"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL server for one test module; its tests skip, with the reason, where none is installed."""
+    yield from server_or_skip()
+
+
+@pytest.fixture
+def url(server: PostgresServer) -> str:
+    """A fresh, empty database of its own for each test; the server is running (a test may have stopped it)."""
+    if not server.running:
+        server.start()
+    return server.create_database(f"t_{uuid.uuid4().hex[:12]}")

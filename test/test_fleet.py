@@ -15,11 +15,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from helpers import wait_for
@@ -27,7 +25,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from test_action_feedback_node import FAST, action, reaction
 
-from benchmarks.postgres_server import PostgresServer, server_or_skip
+from benchmarks.postgres_server import PostgresServer
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
@@ -44,17 +42,6 @@ KINDS = ("well_received", "neutral", "badly_received", "unknown")
 AFTER = {0.8: ActionFeedback.WELL_RECEIVED, -0.7: ActionFeedback.BADLY_RECEIVED, 0.05: ActionFeedback.NEUTRAL,
          None: ActionFeedback.UNKNOWN}
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[PostgresServer]:
-    yield from server_or_skip()
-
-
-@pytest.fixture
-def url(server: PostgresServer) -> str:
-    if not server.running:
-        server.start()
-    return server.create_database(f"fleet_{os.getpid()}_{time.monotonic_ns()}")
 
 
 def start_robot(robot: str, url: str, tmp_path: Path) -> subprocess.Popen:

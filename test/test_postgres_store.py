@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -15,26 +14,13 @@ import pytest
 from helpers import wait_for
 from test_stats_store import SAMPLE, verdict
 
-from benchmarks.postgres_server import PostgresServer, server_or_skip
+from benchmarks.postgres_server import PostgresServer
 from emotion_perception.feedback.outbox import Outbox
 from emotion_perception.feedback.postgres_store import PostgresStore
 from emotion_perception.feedback.rule import Verdict
 from emotion_perception.feedback.stats_store import DatabaseUnavailableError, StatsStoreError
 from emotion_perception.feedback.store_schema import SCHEMA_VERSION, verdict_row
 from emotion_perception.feedback.store_url import open_store
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[PostgresServer]:
-    yield from server_or_skip()
-
-
-@pytest.fixture
-def url(server: PostgresServer) -> str:
-    """A fresh, empty database of its own for each test; the server is running."""
-    if not server.running:
-        server.start()
-    return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
 def store(url: str, tmp_path: Path, robot: str = "robot_a", **kwargs) -> PostgresStore:
