@@ -59,7 +59,8 @@ from torch import nn
 {inspect.getsource(frozen_batchnorm)}
 nn.BatchNorm2d.forward = frozen_batchnorm
 from training import train
-train.main(train.get_args_parser().parse_args(sys.argv[1:]))
+if __name__ == "__main__":
+    train.main(train.get_args_parser().parse_args(sys.argv[1:]))
 """
 
 

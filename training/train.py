@@ -139,7 +139,10 @@ class FaceDataset(Dataset):
 
 def make_loader(faces: FaceSet, spec: InputSpec, args: argparse.Namespace, train: bool, seed: int) -> DataLoader:
     """Training: this process's shard of each shuffled epoch, ``--batch-size`` split over the processes;
-    evaluation: every N-th face from this process's rank (:func:`evaluate` gathers them)."""
+    evaluation: every N-th face from this process's rank (:func:`evaluate` gathers them).
+
+    Loader workers start once per fit from a fork server: forking the training process itself, whose
+    gloo, OpenMP and OpenCV threads may hold a lock at that instant, hung a 2-process CI run."""
     augment = AugmentConfig(camera=args.camera_aug) if train else None
     return DataLoader(
         FaceDataset(faces, spec, augment, seed),
@@ -147,7 +150,8 @@ def make_loader(faces: FaceSet, spec: InputSpec, args: argparse.Namespace, train
         sampler=distributed.TrainSampler(len(faces), seed) if train else distributed.EvalSampler(len(faces)),
         drop_last=train and len(faces) > args.batch_size,
         num_workers=args.workers,
-        persistent_workers=train and args.workers > 0,
+        persistent_workers=args.workers > 0,
+        multiprocessing_context="forkserver" if args.workers > 0 else None,
         pin_memory=torch.cuda.is_available(),
     )
 
