@@ -12,25 +12,17 @@ override the few that depend on the robot. Run `ros2 launch ... --show-args` for
 in `namespace` (topics are relative: human/reaction, robot/action, ...), so robots can share one graph.
 """
 
-from pathlib import Path
-
-from ament_index_python.packages import get_package_prefix
 from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.launch_description import LaunchDescription
-from launch.substitutions import AndSubstitution, LaunchConfiguration, NotSubstitution, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
+from emotion_perception.ros.fastdds_profile import profile_variable
+
 PACKAGE = "emotion_perception"
-
-
-def _fast_dds_2() -> bool:
-    """True for Fast DDS 2 (Jazzy), which reads only FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted) installs
-    share/fastdds and reads FASTDDS_DEFAULT_PROFILES_FILE."""
-    share = Path(get_package_prefix("rmw_fastrtps_cpp")) / "share"
-    return (share / "fastrtps").is_dir() and not (share / "fastdds").is_dir()
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -82,19 +74,18 @@ def generate_launch_description() -> LaunchDescription:
             " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"
             " (Fast DDS 3, Kilted) / FASTRTPS_DEFAULT_PROFILES_FILE (Fast DDS 2, Jazzy)"),
         DeclareLaunchArgument(
+            "respawn", default_value="false", choices=["true", "false"],
+            description="restart perception, action feedback and dashboard 2 s after one exits (a node exits 1"
+            " when its worker dies or it cannot start; Ctrl-C stops them for good)"),
+        DeclareLaunchArgument(
             "dashboard", default_value="false", choices=["true", "false"],
             description="start the live web dashboard on http://127.0.0.1:8080 (host, port, token: params_file)"),
     ]
 
-    shm_file = PathJoinSubstitution([share, "config", "fastdds_shm.xml"])
-    use_shm = LaunchConfiguration("use_shm_profile")
-    fast_dds_2 = "true" if _fast_dds_2() else "false"
-    shm_profile = [  # the one name this Fast DDS reads (Fast DDS 3 loads a file named twice twice, with errors)
-        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", shm_file,
-                               condition=IfCondition(AndSubstitution(use_shm, NotSubstitution(fast_dds_2)))),
-        SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", shm_file,
-                               condition=IfCondition(AndSubstitution(use_shm, fast_dds_2))),
-    ]
+    shm_profile = SetEnvironmentVariable(  # only the name this Fast DDS reads: Fast DDS 3 warns on the old one
+        profile_variable(), PathJoinSubstitution([share, "config", "fastdds_shm.xml"]),
+        condition=IfCondition(LaunchConfiguration("use_shm_profile")))
+    respawn = {"respawn": LaunchConfiguration("respawn"), "respawn_delay": 2.0}
 
     video_publisher = Node(
         package=PACKAGE, executable="video_publisher", name="video_publisher", output="screen",
@@ -107,7 +98,7 @@ def generate_launch_description() -> LaunchDescription:
         remappings=[("image", image_topic)],
     )
     perception = Node(
-        package=PACKAGE, executable="perception_node", name="perception_node", output="screen",
+        package=PACKAGE, executable="perception_node", name="perception_node", output="screen", **respawn,
         parameters=[params_file, {
             "compressed_input": ParameterValue(LaunchConfiguration("compressed"), value_type=bool),
             "model_path": LaunchConfiguration("model_path"),
@@ -117,14 +108,14 @@ def generate_launch_description() -> LaunchDescription:
         remappings=[("image", image_topic), ("image/compressed", [image_topic, "/compressed"])],
     )
     feedback = Node(
-        package=PACKAGE, executable="action_feedback_node", name="action_feedback_node", output="screen",
+        package=PACKAGE, executable="action_feedback_node", name="action_feedback_node", output="screen", **respawn,
         parameters=[params_file, {"use_sim_time": use_sim_time}],
     )
     dashboard = Node(
-        package=PACKAGE, executable="dashboard", name="dashboard", output="screen",
+        package=PACKAGE, executable="dashboard", name="dashboard", output="screen", **respawn,
         condition=IfCondition(LaunchConfiguration("dashboard")),
         parameters=[params_file, {"use_sim_time": use_sim_time}],
     )
     nodes = GroupAction([PushROSNamespace(LaunchConfiguration("namespace")), video_publisher, perception, feedback,
                          dashboard])
-    return LaunchDescription([*arguments, *shm_profile, nodes])
+    return LaunchDescription([*arguments, shm_profile, nodes])

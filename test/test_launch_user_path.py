@@ -5,7 +5,8 @@
 Three launches of ``perception.launch.py use_video:=true`` run at once (they share the cost of starting):
 ``namespace:=robot1`` and ``namespace:=robot2`` on a short cut of the packaged clip (``video_path:=``, so
 looping past its end shows within seconds; its rate lowered in a copy of the parameter YAML passed as
-``params_file:=``), and ``namespace:=cam0 video_path:=0`` on a camera this machine does not have.
+``params_file:=``; robot2 with ``respawn:=true``), and ``namespace:=cam0 video_path:=0`` on a camera this
+machine does not have.
 Skipped, with one reason, where the ``ros2`` command or ``launch_ros`` is not installed.
 """
 
@@ -42,6 +43,7 @@ if importlib.util.find_spec("launch_ros") is None:
     pytest.skip(NEED_ROS2, allow_module_level=True)
 
 ROBOTS = ("robot1", "robot2")
+RESPAWNING = "robot2"  # launched with respawn:=true
 CLIP_FRAMES = (240, 256)  # frames of the packaged clip cut into the test's clip: a face in view throughout
 RATE_HZ = 8.0  # frames/s per robot: enough for verdicts, light on a shared machine
 PASS_S = (CLIP_FRAMES[1] - CLIP_FRAMES[0]) / RATE_HZ  # s one pass of the clip lasts
@@ -122,7 +124,8 @@ def launches(home: Path) -> Iterator[dict[str, NodeProcess]]:
     params, clip = _params_file(home), _short_clip(home)
     started = {
         robot: NodeProcess(["ros2", "launch", "emotion_perception", "perception.launch.py", "use_video:=true",
-                            f"namespace:={robot}", f"params_file:={params}", f"video_path:={clip}"], env)
+                            f"namespace:={robot}", f"params_file:={params}", f"video_path:={clip}",
+                            f"respawn:={'true' if robot == RESPAWNING else 'false'}"], env)
         for robot in ROBOTS
     }
     started["cam0"] = NodeProcess(["ros2", "launch", "emotion_perception", "perception.launch.py", "use_video:=true",
@@ -213,6 +216,23 @@ def test_a_missing_camera_is_one_clear_line_and_no_traceback(launches: dict[str,
     assert len(lines) == 1 and "FATAL" in lines[0], launch.output
     assert "exit code 1" in launch.output
     assert "Traceback" not in launch.output
+
+
+def test_respawn_restarts_a_perception_node_that_died(graph: Graph, launches: dict[str, NodeProcess]) -> None:
+    """A crash (SIGKILL) of robot2's perception node: launch starts it again and reactions resume."""
+    launch = launches[RESPAWNING]
+    assert wait_for(lambda: graph.reactions[f"/{RESPAWNING}"], STARTUP_S), launch.output
+    found = subprocess.run(["pgrep", "-s", str(launch.process.pid), "-f", "perception_node --ros-args"],
+                           capture_output=True, text=True, timeout=10)
+    (pid,) = [int(p) for p in found.stdout.split()]
+    os.kill(pid, signal.SIGKILL)
+    died = f"[perception_node-2]: process has died [pid {pid}, exit code -9"
+    assert launch.wait_for_output(died, 30.0), launch.output
+    killed_ns = graph.node.get_clock().now().nanoseconds + 1_000_000_000
+    reactions = graph.reactions[f"/{RESPAWNING}"]
+    assert wait_for(lambda: any(Time.from_msg(r.header.stamp).nanoseconds > killed_ns for r in list(reactions)),
+                    STARTUP_S), launch.output
+    assert launch.output.count("[INFO] [perception_node-2]: process started with pid") == 2, launch.output
 
 
 @pytest.mark.parametrize("name", [*ROBOTS, "cam0"])
