@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, EmotionReactionArray, RobotAction
 from emotion_perception.dashboard.access import TOKEN_ENV
 from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
-from emotion_perception.ros.dashboard_node import DashboardNode, main
+from emotion_perception.ros.dashboard_node import DashboardNode, in_namespace, main
 from emotion_perception.ros.image_conversion import numpy_to_image
 from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.tools.demo import get_args_parser
@@ -108,6 +108,7 @@ def test_topics_and_stats_reach_the_page_and_the_camera_is_read_only_while_a_pag
                              n_response=4, face_ids=["face_1"])
     status = DiagnosticStatus(level=DiagnosticStatus.WARN, name="perception_node: face valence pipeline",
                               message="no input frames", values=[KeyValue(key="input_fps", value="0.00")])
+    other_robot = DiagnosticStatus(level=DiagnosticStatus.ERROR, name="robot2/perception_node: face valence pipeline")
 
     def everything_arrived() -> bool:
         reactions.publish(array)
@@ -115,7 +116,7 @@ def test_topics_and_stats_reach_the_page_and_the_camera_is_read_only_while_a_pag
             actions.publish(action)
         if not page.verdicts:
             verdicts.publish(verdict)
-        diagnostics.publish(DiagnosticArray(status=[status]))
+        diagnostics.publish(DiagnosticArray(status=[other_robot, status]))
         return bool(page.frames and page.actions and page.verdicts and page.health.get("statuses"))
 
     assert wait_for(everything_arrived, timeout=30, period=0.2)
@@ -124,6 +125,7 @@ def test_topics_and_stats_reach_the_page_and_the_camera_is_read_only_while_a_pag
     assert page.verdicts[0]["verdict"] == "WELL_RECEIVED" and page.verdicts[0]["delta"] == pytest.approx(0.9)
     levels = {s["name"]: s["level"] for s in page.health["statuses"]}
     assert levels["perception_node: face valence pipeline"] == "WARN"
+    assert "robot2/perception_node: face valence pipeline" not in levels  # another robot's node on /diagnostics
     assert not _indicator(page, "camera")["ok"] and "camera silent" in _indicator(page, "camera")["text"]
     assert wait_for(lambda: page.stats.get("ok"), timeout=20), page.stats  # the real service answered
     assert page.stats["rows"] == []  # nothing recorded in this test's database
@@ -182,3 +184,15 @@ def test_its_yaml_section_is_declared_and_the_demo_starts_it_by_default(ros_cont
     assert parser.parse_args([]).dashboard_port == 8080
     assert parser.parse_args(["--dashboard-port", "0"]).dashboard_port == 0
     assert parser.parse_args(["--no-dashboard"]).dashboard_port is None
+
+
+@pytest.mark.parametrize(("name", "namespace", "shown"), [
+    ("robot1/perception_node: face valence pipeline", "/robot1", True),
+    ("robot1/perception_node: face valence pipeline", "/", False),
+    ("robot1/perception_node: face valence pipeline", "/robot2", False),
+    ("fleet/robot1/action_feedback_node: action feedback", "/fleet/robot1", True),
+    ("perception_node: face valence pipeline", "/", True),
+    ("perception_node: face valence pipeline", "/robot1", False),
+])
+def test_a_dashboard_shows_the_statuses_of_its_own_namespace(name: str, namespace: str, shown: bool) -> None:
+    assert in_namespace(name, namespace) is shown

@@ -3,7 +3,8 @@
 """dashboard: a live web page of what the robot sees and how its actions are received (thin ROS side).
 
 Subscribes ``human/reactions`` (valence per face and frame), ``robot/action``, ``human/action_feedback``,
-``/diagnostics`` and, only while a page wants the camera view, ``perception_node/debug_image``; calls
+``/diagnostics`` (the statuses of nodes in its own namespace: robots sharing a graph each see their own)
+and, only while a page wants the camera view, ``perception_node/debug_image``; calls
 ``action_feedback_node/get_action_stats`` every ``stats_period`` s and after each verdict. Everything
 goes into :class:`~emotion_perception.dashboard.state.DashboardState`; the web server
 (:mod:`emotion_perception.dashboard`) runs on its own thread and pushes it to the pages.
@@ -72,6 +73,12 @@ PARAMETERS: dict[str, ParameterSpec] = {
 REACTIONS_QOS = QoSProfile(depth=20, reliability=ReliabilityPolicy.BEST_EFFORT)  # never holds perception back
 EVENTS_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)  # actions, verdicts, diagnostics
 CAMERA_CHECK_S = 0.5  # s between checks whether a page wants the camera view
+
+
+def in_namespace(status_name: str, namespace: str) -> bool:
+    """True when a status is named by a node of ``namespace`` (``robot1/perception_node: ...`` in ``/robot1``)."""
+    node = status_name.split(":", 1)[0].strip()
+    return node.rpartition("/")[0] == namespace.strip("/")
 
 
 def _seconds(stamp) -> float:
@@ -156,8 +163,10 @@ class DashboardNode(Node):
         self._request_stats()
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        namespace = self.get_namespace()
         self.state.add_diagnostics(
-            HealthReport(s.name, _level(s.level), s.message, {kv.key: kv.value for kv in s.values}) for s in msg.status)
+            HealthReport(s.name, _level(s.level), s.message, {kv.key: kv.value for kv in s.values})
+            for s in msg.status if in_namespace(s.name, namespace))
 
     def _request_stats(self) -> None:
         """Ask for the statistics unless a request is in flight (then ask again when it returns)."""
