@@ -163,7 +163,7 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
         assert player.wait_for_subscribers(30.0) == []
         assert wait_for(lambda: feedback.count_publishers("/clock") > 0, 10.0)
         started = time.monotonic()
-        published = player.play(tail=4.0, lead_in=2.0)  # the node has a clock before the first stamp
+        published = player.play(tail=4.0)  # the default lead-in: the node has a clock before the first stamp
         took = time.monotonic() - started
     finally:
         player.destroy_node()

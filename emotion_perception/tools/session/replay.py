@@ -91,11 +91,12 @@ class SessionPlayer(Node):
                 return
             time.sleep(min(self._clock_period, target_wall - now))
 
-    def play(self, tail: float = 5.0, lead_in: float = 0.5) -> int:
+    def play(self, tail: float = 5.0, lead_in: float = 2.0) -> int:
         """Replay the whole file, then ``tail`` s more of ``/clock``; returns the number of messages published.
 
         ``/clock`` starts ``lead_in`` s (recorded time) before the first message, so that sim-time nodes
-        have a clock before the first stamp reaches them.
+        have a clock before the first stamp reaches them (a stamp ahead of a node's clock is dropped as
+        from the future; 0.5 s was too short for a node on a loaded machine).
         """
         start_wall = start_ns = last_ns = None
         for message, _ in self._reader.messages(self._outputs):
@@ -121,6 +122,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clock-hz", type=float, default=100.0, help="/clock rate (default %(default)s)")
     parser.add_argument("--tail", type=float, default=5.0,
                         help="s of /clock after the last message, to close open windows (default %(default)s)")
+    parser.add_argument("--lead-in", type=float, default=2.0,
+                        help="s of /clock before the first message, so sim-time nodes have one (default %(default)s)")
     parser.add_argument("--wait", type=float, default=0.0,
                         help="s to wait for a subscriber on every replayed topic before starting")
     return parser
@@ -136,7 +139,7 @@ def main(args: list[str] | None = None) -> int:
         lonely = player.wait_for_subscribers(options.wait) if options.wait > 0 else []
         if lonely:
             player.get_logger().warning(f"no subscriber yet on {', '.join(lonely)}; replaying anyway")
-        count = player.play(options.tail)
+        count = player.play(options.tail, options.lead_in)
         status = "" if player.complete else " (the file was cut short: replayed up to its last chunk)"
         print(f"replay: {count} messages from {options.session}{status}")
     except (SessionFileError, UnknownMessageTypeError, ValueError) as exc:
