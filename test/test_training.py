@@ -35,6 +35,7 @@ from training.datasets import (
     DatasetError,
     concat,
     deduplicate,
+    pixel_hash,
     read_dataset,
     read_fer_csv,
     read_image_folder,
@@ -154,6 +155,32 @@ def test_ferplus_majority_and_soft_targets(labelled_csv: Path, vmap: ValenceMap)
     assert np.isin(majority.targets, [0.0, 1.0]).all()
     assert np.allclose(soft.targets.sum(axis=1), 1.0) and (soft.targets.max(axis=1) < 1).any()
     assert "no_majority" not in soft.dropped and len(soft) > len(majority)
+
+
+def test_original_fer2013_labels_as_extra_votes_in_the_soft_training_targets(labelled_csv: Path,
+                                                                            vmap: ValenceMap) -> None:
+    modes = {"train": "soft", "val": "majority", "test": "majority"}
+    plain = read_fer_csv(labelled_csv, vmap, ferplus_mode=modes)
+    mixed = read_fer_csv(labelled_csv, vmap, ferplus_mode=modes, fer2013_votes=3)
+    for split in ("val", "test"):  # the evaluation protocol is untouched
+        assert np.array_equal(plain.split(split).targets, mixed.split(split).targets)
+    targets, before = ({h: t for h, t, s in zip(d.hashes, d.targets, d.splits, strict=True) if s == "train"}
+                       for d in (mixed, plain))
+    matrix = vmap.vote_matrix(FERPLUS_COLUMNS)
+    with labelled_csv.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Usage"] == "Training"]
+    changed = 0
+    for row in rows:
+        image = np.array(row["pixels"].split(), np.uint8).reshape(48, 48)
+        label = int(row["emotion"])
+        valence = np.array([float(row[c]) for c in FERPLUS_COLUMNS]) @ matrix
+        if label >= 0 and vmap.index(FER2013_NAMES[label]) is not None:
+            valence[vmap.index(FER2013_NAMES[label])] += 3
+        target = targets.get(pixel_hash(image))
+        if target is not None:
+            assert np.allclose(target, valence / valence.sum(), atol=1e-6), row["fer2013_row"]
+            changed += pixel_hash(image) not in before or not np.allclose(target, before[pixel_hash(image)])
+    assert changed > 0
 
 
 def test_a_custom_map_changes_what_is_dropped(labelled_csv: Path) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from emotion_perception.reaction import CLASS_NAMES
 
-from .relabel import FER2013_NAMES, FERPLUS_COLUMNS, ValenceMap
+from .relabel import FER2013_NAMES, FER2013_TO_FERPLUS, FERPLUS_COLUMNS, ValenceMap
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".webp", ".tif", ".tiff"}
 FER_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
@@ -150,6 +150,7 @@ def read_fer_csv(
     labels: str = "auto",
     ferplus_mode: str | dict[str, str] = "majority",
     ferplus_votes: str | Path | None = None,
+    fer2013_votes: float = 0.0,
 ) -> FaceSet:
     """Read a FER2013-style CSV (``pixels`` + ``Usage`` columns, ``emotion`` ids) into a FaceSet.
 
@@ -157,7 +158,9 @@ def read_fer_csv(
     ``fer2013_ferplus.csv.gz``, or a separate ``fer2013new.csv`` given as ``ferplus_votes``, matched by
     row), or ``auto`` (FER+ when votes are available). ``ferplus_mode`` may differ per split, e.g.
     ``{"train": "soft", "val": "majority", "test": "majority"}``. Rows whose label the map drops, or
-    FER2013 rows with label -1 (not recovered), are dropped and counted.
+    FER2013 rows with label -1 (not recovered), are dropped and counted. ``fer2013_votes`` > 0 adds the
+    row's original FER2013 label as that many extra votes to its FER+ votes in ``soft`` splits (the
+    training targets), where the label was recovered.
     """
     path = Path(path)
     vmap.dropped.clear()
@@ -180,7 +183,7 @@ def read_fer_csv(
         if split is None:
             raise DatasetError(f"{where}: unknown Usage {row['Usage']!r} (expected one of {sorted(FER_SPLITS)})")
         if use_ferplus:
-            target, why = _ferplus_row(row, index, external_votes, vmap, ferplus_mode, split, where)
+            target, why = _ferplus_row(row, index, external_votes, vmap, ferplus_mode, split, where, fer2013_votes)
         else:
             target, why = _fer2013_row(row, vmap, where)
         if target is None:
@@ -228,7 +231,7 @@ def _fer2013_row(row: dict[str, str], vmap: ValenceMap, where: str) -> tuple[np.
     return np.eye(len(CLASS_NAMES), dtype=np.float32)[index], ""
 
 
-def _ferplus_row(row, index, external, vmap, mode, split, where) -> tuple[np.ndarray | None, str]:
+def _ferplus_row(row, index, external, vmap, mode, split, where, fer2013_votes) -> tuple[np.ndarray | None, str]:
     if external is not None:
         key = int(row["fer2013_row"]) if row.get("fer2013_row") else index
         if key not in external:
@@ -242,7 +245,18 @@ def _ferplus_row(row, index, external, vmap, mode, split, where) -> tuple[np.nda
     if votes.sum() <= 0:
         return None, "no_votes"
     split_mode = mode[split] if isinstance(mode, dict) else mode
+    if fer2013_votes > 0 and split_mode == "soft":
+        votes = votes + fer2013_votes * _fer2013_vote(row)
     return ferplus_target(votes, vmap, split_mode)
+
+
+def _fer2013_vote(row: dict[str, str]) -> np.ndarray:
+    """The row's original FER2013 label as one vote in ``FERPLUS_COLUMNS`` order (zeros when not recovered)."""
+    vote = np.zeros(len(FERPLUS_COLUMNS), np.float32)
+    raw = (row.get("emotion") or "").strip()
+    if raw.lstrip("-").isdigit() and 0 <= int(raw) < len(FER2013_NAMES):
+        vote[FERPLUS_COLUMNS.index(FER2013_TO_FERPLUS[FER2013_NAMES[int(raw)]])] = 1.0
+    return vote
 
 
 def _read_ferplus_votes(path: Path) -> dict[int, np.ndarray]:
@@ -317,13 +331,14 @@ def read_dataset(
     labels: str = "auto",
     ferplus_mode: str | dict[str, str] = "majority",
     ferplus_votes: str | Path | None = None,
+    fer2013_votes: float = 0.0,
 ) -> FaceSet:
     """Any supported labelled set: a directory is an ImageFolder tree, a (compressed) CSV is FER-style."""
     path = Path(path)
     if path.is_dir():
         return read_image_folder(path, vmap)
     if ".csv" in path.suffixes:
-        return read_fer_csv(path, vmap, labels, ferplus_mode, ferplus_votes)
+        return read_fer_csv(path, vmap, labels, ferplus_mode, ferplus_votes, fer2013_votes)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or directory")
     raise DatasetError(f"{path}: unsupported data set (expected a folder tree or a FER-style .csv[.gz|.xz])")

@@ -19,6 +19,9 @@ DROP = "drop"
 
 #: FER2013's integer label ids, named as the valence map names them.
 FER2013_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+#: The FER+ vote column of each FER2013 label (the same emotions, named differently).
+FER2013_TO_FERPLUS: dict[str, str] = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness",
+                                      "sad": "sadness", "surprise": "surprise", "neutral": "neutral"}
 #: FER+ vote columns, in file order.
 FERPLUS_COLUMNS: tuple[str, ...] = (
     "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF",

@@ -62,6 +62,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                       help="separate FER+ label CSV (fer2013new.csv) for a plain fer2013.csv")
     data.add_argument("--train-labels", default="soft", choices=["soft", "majority", "argmax"],
                       help="FER+ targets for training: vote shares per valence (soft) or one label")
+    data.add_argument("--fer2013-votes", default=0.0, type=float,
+                      help="count each face's original FER2013 label as this many extra votes beside its 10 FER+"
+                      " votes in the soft training targets (0 = FER+ votes only)")
     data.add_argument("--eval-labels", default="majority", choices=["soft", "majority", "argmax"],
                       help="FER+ labels for validation/test (majority = the FER+ protocol)")
     data.add_argument("--valence-map", type=Path, default=DEFAULT_MAP_PATH, help="emotion -> valence YAML")
@@ -313,7 +316,7 @@ def git_commit() -> str:
 
 def load_data(args: argparse.Namespace, vmap: ValenceMap) -> FaceSet:
     modes = {"train": args.train_labels, "val": args.eval_labels, "test": args.eval_labels}
-    sets = [read_dataset(path, vmap, args.labels, modes, args.ferplus_votes) for path in args.data]
+    sets = [read_dataset(path, vmap, args.labels, modes, args.ferplus_votes, args.fer2013_votes) for path in args.data]
     data = deduplicate(concat(sets))
     if args.max_per_split:
         keep = np.concatenate([np.flatnonzero(data.splits == s)[: args.max_per_split] for s in set(data.splits)])
@@ -523,7 +526,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
 def _label_protocol(args: argparse.Namespace, data: FaceSet) -> str:
     if "FER+" not in data.source:
         return "folder/class labels mapped to valence with " + str(args.valence_map.name)
-    return (f"FER+ votes mapped to valence ({args.valence_map.name}): training targets '{args.train_labels}', "
+    extra = f" with the original FER2013 label as {args.fer2013_votes:g} extra votes" if args.fer2013_votes else ""
+    return (f"FER+ votes mapped to valence ({args.valence_map.name}): training targets '{args.train_labels}'{extra}, "
             f"validation/test labels '{args.eval_labels}' (majority = FER+ protocol: single votes dropped, "
             f"top emotion > 50% of the rest, else excluded); pixel duplicates removed, test copies win")
 
