@@ -83,14 +83,42 @@ def test_batch_equals_single_faces_and_crop_path(classifier, faces) -> None:
         classifier.predict_batch(np.zeros((2, 3, 48, 48), np.float32))
 
 
-def test_every_backend_gives_the_eager_model_s_output(classifier, faces) -> None:
+def test_every_backend_gives_the_eager_model_s_output(faces) -> None:
     frame, box = faces["pexels_sad_045"]
     eager = ValenceClassifier(backend="eager").predict(frame, [box])
-    assert classifier.backend == "onnxruntime"
-    assert np.allclose(classifier.predict(frame, [box]), eager, atol=1e-4)
+    fp32 = ValenceClassifier(precision="fp32")
+    assert fp32.backend == "onnxruntime" and fp32.precision == "fp32" and not fp32.uses_torch
+    assert np.allclose(fp32.predict(frame, [box]), eager, atol=1e-4)
     assert np.allclose(ValenceClassifier(backend="torchscript").predict(frame, [box]), eager, atol=1e-4)
     with pytest.raises(ValueError, match="backend"):
         ValenceClassifier(backend="tensorrt")
+
+
+def test_the_shipped_int8_export_runs_by_default_and_decides_as_the_float_model(classifier, faces) -> None:
+    assert classifier.precision == "int8" and not classifier.uses_torch
+    fp32 = ValenceClassifier(precision="fp32")
+    for frame, box in faces.values():
+        int8, exact = classifier.predict(frame, [box])[0], fp32.predict(frame, [box])[0]
+        assert int8.argmax() == exact.argmax() and np.abs(int8 - exact).max() < 0.05, (int8, exact)
+    assert classifier.card.metrics["int8"]["test_int8"]["macro_f1"] >= 0.88  # python -m training.quantize
+
+
+def test_an_int8_export_runs_only_for_the_weights_it_was_made_from(tmp_path: Path) -> None:
+    for suffix in (".pt", ".json", ".onnx"):
+        shutil.copy(DEFAULT_MODEL_PATH.with_suffix(suffix), tmp_path / f"m{suffix}")
+    with pytest.raises(ModelLoadError, match=r"training\.quantize"):
+        ValenceClassifier(tmp_path / "m.pt", precision="int8")
+    assert ValenceClassifier(tmp_path / "m.pt").precision == "fp32"  # auto: none there
+    stale = onnx.load(str(DEFAULT_MODEL_PATH.with_suffix(".int8.onnx")))
+    onnx.helper.set_model_props(stale, {WEIGHTS_SHA256_KEY: "0" * 64})
+    onnx.save(stale, str(tmp_path / "m.int8.onnx"))
+    assert ValenceClassifier(tmp_path / "m.pt").precision == "fp32"
+    with pytest.raises(ModelLoadError, match="no int8 export made from"):
+        ValenceClassifier(tmp_path / "m.pt", precision="int8")
+    with pytest.raises(ModelLoadError, match="onnxruntime only"):
+        ValenceClassifier(tmp_path / "m.pt", backend="eager", precision="int8")
+    with pytest.raises(ValueError, match="precision"):
+        ValenceClassifier(precision="int4")
 
 
 def test_temperature_and_mirror_follow_the_card(tmp_path: Path, faces) -> None:
@@ -184,7 +212,8 @@ def test_an_onnx_export_of_other_weights_is_not_used(tmp_path: Path, faces) -> N
     stale = ValenceClassifier(tmp_path / "m.pt")
     assert stale.uses_torch and stale.backend == "onnxruntime"
     frame, box = faces["pexels_sad_030"]
-    assert np.allclose(stale.predict(frame, [box]), ValenceClassifier().predict(frame, [box]), atol=1e-4)
+    exact = ValenceClassifier(precision="fp32").predict(frame, [box])
+    assert np.allclose(stale.predict(frame, [box]), exact, atol=1e-4)
     (tmp_path / "m.onnx").write_bytes(b"not an onnx file")
     with pytest.raises(ModelLoadError, match=r"m\.onnx is corrupt"):
         ValenceClassifier(tmp_path / "m.pt")

@@ -90,8 +90,8 @@ def test_fitted_prior_correction_recovers_an_under_predicted_class() -> None:
 
 def test_class_bias_shifts_the_decision_as_a_prior(tmp_path: Path) -> None:
     batch = np.random.default_rng(1).normal(0, 1, (4, 1, 48, 48)).astype(np.float32)
-    plain = ValenceClassifier(class_bias=[0.0, 0.0, 0.0]).predict_batch(batch)
-    biased = ValenceClassifier(class_bias=[1.0, 0.0, 0.0]).predict_batch(batch)
+    plain = ValenceClassifier(class_bias=[0.0, 0.0, 0.0], precision="fp32").predict_batch(batch)
+    biased = ValenceClassifier(class_bias=[1.0, 0.0, 0.0], precision="fp32").predict_batch(batch)
     expected = plain * np.array([np.e, 1, 1])
     np.testing.assert_allclose(biased, expected / expected.sum(axis=1, keepdims=True), rtol=1e-4)
     # carried by the card, validated when loaded

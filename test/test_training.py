@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -27,10 +28,11 @@ import torch
 from helpers import ROOT, load
 
 from emotion_perception.tools.crop_dataset import CropWriter
+from emotion_perception.vision.classifier import ValenceClassifier
 from emotion_perception.vision.detection import YuNetDetector
 from emotion_perception.vision.model import load_model
 from emotion_perception.vision.preprocessing import InputSpec, face_crop
-from training import evaluate, train
+from training import evaluate, quantize, train
 from training.datasets import (
     DatasetError,
     concat,
@@ -275,8 +277,8 @@ def test_resume_and_every_artifact(trained_run) -> None:
     assert metrics["history"][0] == first["history"][0]
     assert metrics["cv"]["folds"] == 2 and metrics["cv"] == first["cv"]  # finished folds are kept
     for name in ("valence_model.pt", "valence_model.json", "valence_model.torchscript.pt", "valence_model.onnx",
-                 "metrics.json", "confusion_matrix.png", "reliability.png", "training_curve.png",
-                 "fold_0/metrics.json", "fold_1/metrics.json"):
+                 "valence_model.int8.onnx", "metrics.json", "confusion_matrix.png", "reliability.png",
+                 "training_curve.png", "fold_0/metrics.json", "fold_1/metrics.json"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     model, card = load_model(out / "valence_model.pt")
     assert card.metrics["macro_f1"] == metrics["test"]["macro_f1"]
@@ -296,6 +298,22 @@ def test_resume_and_every_artifact(trained_run) -> None:
     assert {"model", "optimizer", "lr_scheduler", "epoch", "args", "class_names"} <= set(checkpoint)
     assert checkpoint["epoch"] == 7 and checkpoint["class_names"] == ["negative", "neutral", "positive"]
     assert json.loads((out / "metrics.json").read_text())["best_epoch"] in range(8)
+    assert metrics["exports"]["onnx_int8"]["class_agreement"] >= 0.97
+    assert ValenceClassifier(out / "valence_model.pt").precision == "int8"
+
+
+def test_quantize_gives_an_existing_model_its_int8_export(trained_run, clip_csv: Path, tmp_path: Path) -> None:
+    out, _, _ = trained_run
+    for name in ("valence_model.pt", "valence_model.json", "valence_model.onnx"):
+        shutil.copy(out / name, tmp_path / name)
+    model = tmp_path / "valence_model.pt"
+    assert ValenceClassifier(model).precision == "fp32"
+    report = quantize.main(["--model", str(model), "--data", str(clip_csv), "--calibration-faces", "64"])
+    assert ValenceClassifier(model).precision == "int8"
+    assert report["calibration_faces"] == 64 and report["class_agreement"] >= 0.97
+    assert report["test_int8"]["n"] == report["test_fp32"]["n"] > 0
+    assert abs(report["test_int8"]["macro_f1"] - report["test_fp32"]["macro_f1"]) < 0.1
+    assert load_model(model)[1].metrics["int8"] == report  # recorded in the card
 
 
 def test_finetune_on_user_crops_reports_forgetting(trained_run, clip_csv: Path, tmp_path: Path) -> None:

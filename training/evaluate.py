@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotion_perception.vision.classifier import ValenceClassifier
+from emotion_perception.vision.classifier import PRECISIONS, ValenceClassifier
 from emotion_perception.vision.model import DEFAULT_MODEL_PATH
 from emotion_perception.vision.preprocessing import preprocess_faces
 
@@ -45,6 +45,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--peer-json", type=Path, default=None,
                         help="output of `benchmarks/fer_peer.py accuracy` to compare against")
     parser.add_argument("--threads", default=2, type=int)
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="classifier precision: auto (the int8 export when the model has one), int8, fp32")
     parser.add_argument("--output-dir", type=Path, default=ROOT / "runs" / "evaluate")
     return parser
 
@@ -73,7 +75,7 @@ def main(args: argparse.Namespace | None = None) -> dict:
     faces = data if args.split == "all" else data.split(args.split)
     if len(faces) == 0:
         raise SystemExit(f"{args.data}: no images in split {args.split!r} (splits: {sorted(set(data.splits))})")
-    classifier = ValenceClassifier(args.model, threads=args.threads)
+    classifier = ValenceClassifier(args.model, threads=args.threads, precision=args.precision)
     with torch.inference_mode():
         logits = predict_logits(classifier, faces)
     labels = faces.targets.argmax(axis=1)
@@ -92,6 +94,7 @@ def main(args: argparse.Namespace | None = None) -> dict:
         "temperature": classifier.temperature,
         "class_bias": classifier.class_bias.tolist(),
         "tta_flip": classifier.tta_flip,
+        "precision": classifier.precision,
     }
     if args.peer_json:
         peer = json.loads(args.peer_json.read_text())
@@ -107,7 +110,8 @@ def main(args: argparse.Namespace | None = None) -> dict:
     plot_reliability(reliability_bins(softmax(logits), labels),
                      reliability_bins(softmax(served), labels),
                      (raw["ece"], calibrated["ece"]), args.output_dir / "reliability.png")
-    summary = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "ece_before_temperature", "ece_after_temperature")}
+    summary = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "ece_before_temperature", "ece_after_temperature",
+                                       "precision")}
     summary["per_class_f1"] = {k: round(v["f1"], 4) for k, v in metrics["per_class"].items()}
     if "comparison" in metrics:
         summary["fer_peer"] = metrics["comparison"]["fer_peer"]

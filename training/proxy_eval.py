@@ -67,6 +67,7 @@ class Variant:
     scale: float | None = None  #: crop side / box side; None = the card's
     align: bool | None = None  #: level the eyes with YuNet's landmarks; None = the card's
     bias: str = "card"  #: "card", "fit" (on the PublicTest camera proxy) or "neg/neu/pos"
+    precision: str = "auto"  #: the classifier's: auto (int8 when the model has an int8 export), int8, fp32
 
     @classmethod
     def parse(cls, text: str) -> Variant:
@@ -74,9 +75,9 @@ class Variant:
         values: dict = {}
         for item in filter(None, options.split(",")):
             key, sep, value = item.partition("=")
-            if not sep or key not in ("model", "mirror", "scale", "align", "bias"):
+            if not sep or key not in ("model", "mirror", "scale", "align", "bias", "precision"):
                 raise argparse.ArgumentTypeError(
-                    f"variant option {item!r}: expected model|mirror|scale|align|bias=VALUE")
+                    f"variant option {item!r}: expected model|mirror|scale|align|bias|precision=VALUE")
             values[key] = (Path(value) if key == "model" else value not in ("0", "false", "off")
                            if key in ("mirror", "align") else float(value) if key == "scale" else value)
         return cls(name=name, **values)
@@ -294,7 +295,8 @@ def by_size(labels: np.ndarray, predictions: np.ndarray, params: list[dict]) -> 
 
 def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[str, FaceSet], cached: dict,
                      args: argparse.Namespace) -> dict:
-    classifier = ValenceClassifier(variant.model, threads=args.threads, mirror=variant.mirror)
+    classifier = ValenceClassifier(variant.model, threads=args.threads, mirror=variant.mirror,
+                                   precision=variant.precision)
     if variant.scale is not None:
         classifier.spec = dataclasses.replace(classifier.spec, scale=variant.scale)
     if variant.align is not None:
@@ -320,6 +322,7 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
         "variant": dataclasses.asdict(variant) | {"model": str(variant.model)},
         "class_bias": [round(float(b), 3) for b in bias],
         "tta_flip": classifier.tta_flip,
+        "precision": classifier.precision,
         "crop_scale": classifier.spec.scale,
         "align": classifier.spec.align,
         "camera_proxy_privatetest": scores(scene_labels["test"], test_predictions)
@@ -354,7 +357,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="fer2013_ferplus.csv.gz (FER pixels + FER+ votes)")
     parser.add_argument("--variant", type=Variant.parse, action="append", default=None,
-                        help="NAME[:model=PT,mirror=0|1,scale=S,align=0|1,bias=fit|card|neg/neu/pos] (repeatable)")
+                        help="NAME[:model=PT,mirror=0|1,scale=S,align=0|1,bias=fit|card|neg/neu/pos,"
+                        "precision=auto|int8|fp32] (repeatable)")
     parser.add_argument("--limit", type=int, default=0,
                         help="re-embed at most N faces of PublicTest and of PrivateTest as scenes (0 = all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the camera scenes")

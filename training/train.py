@@ -38,17 +38,19 @@ from tqdm import tqdm
 from emotion_perception.reaction import CLASS_NAMES
 from emotion_perception.vision.classifier import mirror_average
 from emotion_perception.vision.model import MODEL_FILENAME, ModelCard, build_model, card_path, load_card, load_model
+from emotion_perception.vision.model_card import int8_onnx_path
 from emotion_perception.vision.preprocessing import InputSpec, normalise, preprocess_faces
 
 from . import distributed
 from .augment import AugmentConfig, augmented_crop
 from .datasets import FaceSet, concat, deduplicate, read_dataset, stratified_group_folds
-from .export import export_onnx, export_torchscript
+from .export import export_onnx, export_onnx_int8, export_torchscript
 from .metrics import classification_report, fit_temperature, reliability_bins, softmax
 from .plots import plot_confusion, plot_curves, plot_reliability
 from .relabel import DEFAULT_MAP_PATH, ValenceMap
 
 ROOT = Path(__file__).resolve().parents[1]
+CALIBRATION_FACES = 512  #: training faces that calibrate the int8 export's activation ranges
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -515,7 +517,9 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
               f"best epoch {best['epoch'] + 1} of {args.epochs}",
     )
     if distributed.is_main():
-        save_run(model, card, metrics, raw, calibrated, logits, labels, args.output_dir)
+        calibration = preprocessed(train, spec, CALIBRATION_FACES, args.seed)
+        save_run(model, card, metrics, raw, calibrated, logits, labels, args.output_dir,
+                 (calibration, preprocessed(val, spec)))
     print(json.dumps({"macro_f1": calibrated["macro_f1"], "accuracy": calibrated["accuracy"],
                       "ece_before": raw["ece"], "ece_after": calibrated["ece"], "temperature": temperature,
                       "cv": metrics["cv"] and {k: metrics["cv"][k] for k in ("accuracy", "macro_f1")},
@@ -547,13 +551,26 @@ def _card_metrics(metrics: dict, eval_name: str) -> dict:
     return out
 
 
-def save_run(model, card, metrics, raw, calibrated, logits, labels, output_dir: Path) -> None:
+def preprocessed(faces: FaceSet, spec: InputSpec, limit: int = 0, seed: int = 0) -> np.ndarray:
+    """``faces`` (a random ``limit`` of them when set) as the classifier's input batch, unaugmented."""
+    dataset = FaceDataset(faces, spec, None, seed)
+    chosen = np.arange(len(faces))
+    if 0 < limit < len(faces):
+        chosen = np.sort(np.random.default_rng(seed).choice(len(faces), limit, replace=False))
+    return np.stack([dataset[int(i)][0].numpy() for i in chosen])
+
+
+def save_run(model, card, metrics, raw, calibrated, logits, labels, output_dir: Path,
+             int8_faces: tuple[np.ndarray, np.ndarray]) -> None:
+    """Weights, card, metrics, plots and the exports; ``int8_faces``: (calibration, check) input batches."""
     model_path = output_dir / MODEL_FILENAME
     torch.save(model.state_dict(), model_path)
     card.save(model_path.with_suffix(".json"))
+    onnx_file = output_dir / "valence_model.onnx"
     metrics["exports"] = {
         "torchscript": export_torchscript(model, card.spec, output_dir / "valence_model.torchscript.pt"),
-        "onnx": export_onnx(model, card.spec, output_dir / "valence_model.onnx", model_path),
+        "onnx": export_onnx(model, card.spec, onnx_file, model_path),
+        "onnx_int8": export_onnx_int8(onnx_file, *int8_faces, int8_onnx_path(model_path)),
     }
     write_json(output_dir / "metrics.json", metrics)
     name = metrics["evaluated_on"]

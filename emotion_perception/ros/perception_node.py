@@ -67,6 +67,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "detector_model_path": ("", "YuNet ONNX file; empty = the shipped detector", None, True),
     "compressed_input": (False, "subscribe sensor_msgs/CompressedImage on image/compressed", None, True),
     "threads": (2, "CPU threads for OpenCV and onnxruntime", (1, 16), True),
+    "precision": ("auto", "classifier: auto (the model's int8 export when it has one), int8 or fp32", None, True),
     "detection_size": (320, "longest side (px) of the frame copy the detector sees; 0 = full size",
                        (0, RANGE["detection_size"][1]), False),
     "detect_every": (2, "run the detector every N frames, reusing tracked boxes between", RANGE["detect_every"], False),
@@ -110,7 +111,7 @@ class PerceptionNode(Node):
         config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
         self.recognizer = EmotionRecognizer(
             params["model_path"] or None, params["detector_model_path"] or None, config=config,
-            threads=params["threads"],
+            threads=params["threads"], precision=params["precision"],
         )
         self._max_pixels = params["max_image_pixels"]
         self._lock = threading.Condition()  # guards the pending frame and the counters
@@ -150,7 +151,8 @@ class PerceptionNode(Node):
         self._worker.start()
         self.get_logger().info(
             f"reading {self.resolve_topic_name('image/compressed' if self._compressed else 'image')},"
-            f" publishing {self._reaction_pub.topic_name} and {self._array_pub.topic_name}")
+            f" publishing {self._reaction_pub.topic_name} and {self._array_pub.topic_name};"
+            f" classifier {self.recognizer.classifier.precision}")
 
     def _validate(self, parameters: list[Parameter]) -> SetParametersResult:
         values = {name: self.get_parameter(name).value for name in CONFIG_KEYS}

@@ -108,6 +108,11 @@ def onnx_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".onnx")
 
 
+def int8_onnx_path(model_path: str | Path) -> Path:
+    """The int8-quantised ONNX export of ``models/x.pt`` is ``models/x.int8.onnx``."""
+    return Path(model_path).with_suffix(".int8.onnx")
+
+
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

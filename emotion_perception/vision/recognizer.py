@@ -93,7 +93,8 @@ class EmotionRecognizer:
 
     ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet with
     any :class:`FaceDetector`; ``classifier`` shares an already loaded ``ValenceClassifier``. ``threads``
-    is the CPU thread count for OpenCV (process-wide) and the classifier. Not thread-safe: call it
+    is the CPU thread count for OpenCV (process-wide) and the classifier; ``precision`` is the
+    classifier's (``auto``: the int8 export when the model has one). Not thread-safe: call it
     from one thread at a time.
     """
 
@@ -105,10 +106,11 @@ class EmotionRecognizer:
         config: RecognizerConfig | None = None,
         threads: int = 2,
         classifier: ValenceClassifier | None = None,
+        precision: str = "auto",
     ) -> None:
         self.config = config or RecognizerConfig()
         cv2.setNumThreads(threads)
-        self.classifier = classifier or ValenceClassifier(model_path, threads=threads)
+        self.classifier = classifier or ValenceClassifier(model_path, threads=threads, precision=precision)
         self.detector = detector or YuNetDetector(
             detector_path,
             input_size=self.config.detection_size,
