@@ -45,6 +45,7 @@ setup(
             "dashboard = emotion_perception.ros.dashboard_node:main",
             "train = emotion_perception_training.train:main",
             "evaluate = emotion_perception_training.evaluate:main",
+            "quantize = emotion_perception_training.quantize:main",
         ],
     },
 )
