@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> dict:
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         scripted = compile_for_cpu(model, spec)
-        classifiers = {b: ValenceClassifier(args.model, threads=threads, backend=b) for b in BACKENDS}
+        classifiers = {b: ValenceClassifier(args.model, threads=threads, backend=b, precision="fp32") for b in BACKENDS}
+        default = ValenceClassifier(args.model, threads=threads)  # the model's int8 export when it has one
+        if default.precision == "int8":
+            classifiers["onnxruntime int8"] = default
         with torch.inference_mode():
             cases = {
                 "eager": lambda: model(one),
