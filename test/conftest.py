@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,12 @@ from emotion_perception.ros.fastdds_profile import use_profile
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
 use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed Fast DDS reads
+# A CI runner without job control starts this process with SIGINT ignored, which every child inherits:
+# `ros2 launch` then ignores the Ctrl-C a test sends as a user's terminal would, while its nodes (rclpy
+# installs its own handler) still stop, and with respawn:=true launch restarts them forever. Children of
+# a handled SIGINT start with the default action, as they do from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import rclpy  # noqa: E402 (after the DDS environment)
 from rclpy.context import Context  # noqa: E402 (after the DDS environment)

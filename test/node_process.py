@@ -46,8 +46,12 @@ class NodeProcess:
         return wait_for(lambda: text in self.output or self.process.poll() is not None, timeout) and text in self.output
 
     def finish(self, timeout: float = 60.0) -> int:
-        """Wait for the process to end by itself; its exit status."""
-        status = self.process.wait(timeout=timeout)
+        """Wait for the process to end by itself; its exit status (a failure showing its output if it does not)."""
+        try:
+            status = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError(f"still running {timeout:g} s later: {' '.join(self.process.args)}\n"
+                                 f"{self.output[-6000:]}") from exc
         self._reader.join(timeout=5.0)
         return status
 
