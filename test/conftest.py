@@ -22,10 +22,11 @@ from emotion_perception.ros.fastdds_profile import use_profile
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
 use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed Fast DDS reads
-# A CI runner without job control starts this process with SIGINT ignored, which every child inherits:
-# `ros2 launch` then ignores the Ctrl-C a test sends as a user's terminal would, while its nodes (rclpy
-# installs its own handler) still stop, and with respawn:=true launch restarts them forever. Children of
-# a handled SIGINT start with the default action, as they do from a terminal.
+# An ignored SIGINT is inherited by every child: `ros2 launch` then ignores the Ctrl-C a test sends as a
+# user's terminal would, while its nodes (rclpy installs its own handler) still stop, and with
+# respawn:=true launch restarts them forever. A CI runner without job control starts this process so;
+# children of a handled SIGINT start with the default action, as they do from a terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -34,6 +35,16 @@ from rclpy.context import Context  # noqa: E402 (after the DDS environment)
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402 (after the DDS environment)
 
 from benchmarks.postgres_server import PostgresServer, server_or_skip  # noqa: E402 (after the DDS environment)
+
+
+@pytest.fixture(autouse=True)
+def _stop_signal_handlers() -> Iterator[None]:
+    """A node's ``main()`` run in-process leaves SIGINT and SIGTERM ignored (``run_node`` ends a process that
+    way); each test gives the next one, and the processes it starts, the handlers it found."""
+    saved = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
 
     A node that can end on its own (or fail while running) has an ``exit_status`` attribute: a
     :class:`rclpy.task.Future` whose result is the exit status. ``startup_errors`` raised by
-    ``make_node`` are logged as one FATAL line and give exit status 1.
+    ``make_node`` are logged as one FATAL line and give exit status 1. It returns with SIGINT and SIGTERM
+    ignored, for the interpreter's exit: it is meant to end its process (a caller that goes on restores them).
     """
     for signum in STOP_SIGNALS:
         signal.signal(signum, _ignore)  # rclpy chains to these after shutting the context down
