@@ -141,11 +141,13 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
     ros_context: object, executor: MultiThreadedExecutor, tmp_path: Path
 ) -> None:
     source = write_session(tmp_path / "source.mcap")
-    # A lateness grace of 1 s (sim time; the judged windows are unchanged): on a loaded machine reactions can
-    # reach the node after the /clock that closes their window, and the offline report has them all.
+    # A lateness grace of 2 s (sim time, 1 s of wall time at rate 2; the judged windows are unchanged): on a
+    # loaded machine reactions can reach the node after the /clock that closes their window (1 s was once too
+    # short: one late reaction moved a delta by 2e-5), and the offline report has them all. The replay's tail
+    # of 8 s runs /clock past the last window's close plus that grace.
     feedback = ActionFeedbackNode(context=ros_context, parameter_overrides=[
         Parameter("use_sim_time", value=True), Parameter("stats_db_path", value=str(tmp_path / "stats.db")),
-        Parameter("lateness_grace", value=1.0)])
+        Parameter("lateness_grace", value=2.0)])
     recorder = SessionRecorder(tmp_path / "replayed.mcap", session_topics(), context=ros_context)
     listener = rclpy.create_node("listener", context=ros_context)
     verdicts: list[ActionFeedback] = []
@@ -163,7 +165,7 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
         assert player.wait_for_subscribers(30.0) == []
         assert wait_for(lambda: feedback.count_publishers("/clock") > 0, 10.0)
         started = time.monotonic()
-        published = player.play(tail=4.0)  # the default lead-in: the node has a clock before the first stamp
+        published = player.play(tail=8.0)  # the default lead-in: the node has a clock before the first stamp
         took = time.monotonic() - started
     finally:
         player.destroy_node()
