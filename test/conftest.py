@@ -26,7 +26,6 @@ use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed F
 # user's terminal would, while its nodes (rclpy installs its own handler) still stop, and with
 # respawn:=true launch restarts them forever. A CI runner without job control starts this process so;
 # children of a handled SIGINT start with the default action, as they do from a terminal.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -35,6 +34,7 @@ from rclpy.context import Context  # noqa: E402 (after the DDS environment)
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402 (after the DDS environment)
 
 from benchmarks.postgres_server import PostgresServer, server_or_skip  # noqa: E402 (after the DDS environment)
+from emotion_perception.ros.node_main import STOP_SIGNALS  # noqa: E402 (after the DDS environment)
 
 
 @pytest.fixture(autouse=True)

@@ -295,6 +295,11 @@ def by_size(labels: np.ndarray, predictions: np.ndarray, params: list[dict]) -> 
             for name, keep in out.items() if keep.any()}
 
 
+def fer_log_probs(classifier: ValenceClassifier, faces: FaceSet) -> np.ndarray:
+    """Calibrated log-probabilities (no class bias) of stored FER faces through the serving path."""
+    return np.log(softmax(predict_logits(classifier, faces) / classifier.temperature))
+
+
 def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[str, FaceSet], cached: dict,
                      args: argparse.Namespace) -> dict:
     classifier = ValenceClassifier(variant.model, threads=args.threads, mirror=variant.mirror,
@@ -309,8 +314,8 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
     if variant.bias == "fit":
         classifier.class_bias = fit_bias(log_probs["val"], scene_labels["val"])
     elif variant.bias == "fitval":
-        fer_val = np.log(softmax(predict_logits(classifier, sets["val"]) / classifier.temperature))
-        classifier.class_bias = fit_bias(log_probs["val"], scene_labels["val"], (fer_val, labels["val"]))
+        classifier.class_bias = fit_bias(log_probs["val"], scene_labels["val"],
+                                         (fer_log_probs(classifier, sets["val"]), labels["val"]))
     elif variant.bias != "card":
         classifier.class_bias = np.asarray([float(b) for b in variant.bias.split("/")], np.float32)
     bias = classifier.class_bias
@@ -319,8 +324,7 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
     clip_seconds = time.perf_counter() - started
     fer = {}
     for split, name in (("test", "fer_privatetest_ferplus_majority"), ("test_fer2013", "fer_privatetest_fer2013")):
-        logits = predict_logits(classifier, sets[split])
-        predictions = (np.log(softmax(logits / classifier.temperature)) + bias).argmax(axis=1)
+        predictions = (fer_log_probs(classifier, sets[split]) + bias).argmax(axis=1)
         fer[name] = scores(labels[split], predictions)
     test_predictions = decide(log_probs["test"], bias)
     return {
