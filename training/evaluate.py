@@ -80,7 +80,7 @@ def main(args: argparse.Namespace | None = None) -> dict:
         logits = predict_logits(classifier, faces)
     labels = faces.targets.argmax(axis=1)
     raw = classification_report(softmax(logits), labels)
-    served = logits / classifier.temperature + classifier.class_bias  # what ValenceClassifier.predict_batch returns
+    served = classifier.served_logits(logits)  # what ValenceClassifier.predict_batch returns, before softmax
     calibrated = classification_report(softmax(served), labels)
     metrics = {
         "model": str(args.model),

@@ -53,8 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
     for precision in ("fp32", "int8"):
         classifier = ValenceClassifier(args.model, threads=args.threads, precision=precision)
         logits = predict_logits(classifier, test)
-        scores = classification_report(softmax(logits / classifier.temperature + classifier.class_bias),
-                                       test.targets.argmax(axis=1))
+        scores = classification_report(softmax(classifier.served_logits(logits)), test.targets.argmax(axis=1))
         report[f"test_{precision}"] = {"n": scores["n"], "accuracy": scores["accuracy"],
                                        "macro_f1": scores["macro_f1"], "ece": scores["ece"]}
     card.metrics = {**card.metrics, "int8": report}

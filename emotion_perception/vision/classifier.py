@@ -152,7 +152,11 @@ class ValenceClassifier:
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Preprocessed faces ``(N, C, size, size)`` float32 → calibrated probabilities ``(N, 3)``."""
-        return softmax(self.logits_batch(batch) / self.temperature + self.class_bias)
+        return softmax(self.served_logits(self.logits_batch(batch)))
+
+    def served_logits(self, logits: np.ndarray) -> np.ndarray:
+        """:meth:`logits_batch` output as served: divided by the temperature, plus the decision rule's bias."""
+        return logits / self.temperature + self.class_bias
 
     def predict(self, image: np.ndarray, boxes: Sequence[Box],
                 landmarks: Sequence[Sequence[tuple[float, float]]] | None = None) -> np.ndarray:
