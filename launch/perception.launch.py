@@ -52,7 +52,8 @@ def generate_launch_description() -> LaunchDescription:
             description="parameter YAML with a section per node"),
         DeclareLaunchArgument(
             "use_sim_time", default_value="false", choices=["true", "false"],
-            description="use /clock (e.g. when playing a rosbag) instead of the system clock"),
+            description="use /clock (e.g. when playing a rosbag) instead of the system clock; with use_video:=true"
+            " the video publisher drives /clock on the video's own timeline"),
         DeclareLaunchArgument(
             "use_video", default_value="false", choices=["true", "false"],
             description="start video_publisher on video_path in place of a real camera, publishing raw images on"
@@ -93,7 +94,7 @@ def generate_launch_description() -> LaunchDescription:
         parameters=[params_file, {
             "source": ParameterValue(LaunchConfiguration("video_path"), value_type=str),  # '0' stays a string
             "loop": ParameterValue(LaunchConfiguration("video_loop"), value_type=bool),
-            "use_sim_time": use_sim_time,
+            "publish_clock": use_sim_time,  # it plays at wall pace and is the others' clock
         }],
         remappings=[("image", image_topic)],
     )

@@ -5,8 +5,9 @@
 Three launches of ``perception.launch.py use_video:=true`` run at once (they share the cost of starting):
 ``namespace:=robot1`` and ``namespace:=robot2`` on a short cut of the packaged clip (``video_path:=``, so
 looping past its end shows within seconds; its rate lowered in a copy of the parameter YAML passed as
-``params_file:=``; robot2 with ``respawn:=true``), and ``namespace:=cam0 video_path:=0`` on a camera this
-machine does not have.
+``params_file:=``; robot1 with ``use_sim_time:=true``, so its video publisher drives ``/clock`` on the clip's
+own timeline, as for a recorded study video; robot2 with ``respawn:=true``), and ``namespace:=cam0
+video_path:=0`` on a camera this machine does not have.
 Skipped, with one reason, where the ``ros2`` command or ``launch_ros`` is not installed.
 """
 
@@ -21,6 +22,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -44,9 +46,12 @@ if importlib.util.find_spec("launch_ros") is None:
 
 ROBOTS = ("robot1", "robot2")
 RESPAWNING = "robot2"  # launched with respawn:=true
+SIM_TIME = "robot1"  # launched with use_sim_time:=true: its clock is its video's
 CLIP_FRAMES = (240, 256)  # frames of the packaged clip cut into the test's clip: a face in view throughout
+CLIP_FPS = 24.0  # of the test's clip
 RATE_HZ = 8.0  # frames/s per robot: enough for verdicts, light on a shared machine
-PASS_S = (CLIP_FRAMES[1] - CLIP_FRAMES[0]) / RATE_HZ  # s one pass of the clip lasts
+#: s one pass of the clip lasts on each robot's clock: the system clock, or robot1's video clock.
+PASS_S = {robot: (CLIP_FRAMES[1] - CLIP_FRAMES[0]) / (CLIP_FPS if robot == SIM_TIME else RATE_HZ) for robot in ROBOTS}
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 STARTUP_S = 180.0  # two perception nodes loading their models on a loaded 2-core machine
 
@@ -97,7 +102,7 @@ def _short_clip(folder: Path) -> Path:
         frames = [frame.image for frame in source][slice(*CLIP_FRAMES)]
     path = folder / "short_clip.mp4"
     height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24.0, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), CLIP_FPS, (width, height))
     for frame in frames:
         writer.write(frame)
     writer.release()
@@ -125,7 +130,8 @@ def launches(home: Path) -> Iterator[dict[str, NodeProcess]]:
     started = {
         robot: NodeProcess(["ros2", "launch", "emotion_perception", "perception.launch.py", "use_video:=true",
                             f"namespace:={robot}", f"params_file:={params}", f"video_path:={clip}",
-                            f"respawn:={'true' if robot == RESPAWNING else 'false'}"], env)
+                            f"respawn:={'true' if robot == RESPAWNING else 'false'}",
+                            f"use_sim_time:={'true' if robot == SIM_TIME else 'false'}"], env)
         for robot in ROBOTS
     }
     started["cam0"] = NodeProcess(["ros2", "launch", "emotion_perception", "perception.launch.py", "use_video:=true",
@@ -154,9 +160,11 @@ def _span_s(reactions: list[EmotionReaction]) -> float:
 def test_each_robot_publishes_reactions_past_the_clips_end(graph: Graph, launches: dict[str, NodeProcess]) -> None:
     for robot in ROBOTS:
         assert wait_for(lambda robot=robot: graph.reactions[f"/{robot}"], STARTUP_S), launches[robot].output
-    loops = 3 * PASS_S
-    assert wait_for(lambda: all(_span_s(graph.reactions[f"/{robot}"]) > loops for robot in ROBOTS), 120.0), {
+    assert wait_for(lambda: all(_span_s(graph.reactions[f"/{r}"]) > 3 * PASS_S[r] for r in ROBOTS), 120.0), {
         robot: _span_s(graph.reactions[f"/{robot}"]) for robot in ROBOTS}
+    # robot1's frames, hence its reactions, are stamped on the video's clock: whole frame intervals apart.
+    stamps = [Time.from_msg(r.header.stamp).nanoseconds for r in list(graph.reactions[f"/{SIM_TIME}"])]
+    assert {(b - a) % round(1e9 / CLIP_FPS) for a, b in pairwise(stamps)} == {0}
 
 
 def test_nothing_is_published_on_the_unnamespaced_topics(graph: Graph) -> None:
@@ -172,7 +180,7 @@ def test_an_action_on_each_robot_gets_its_own_verdict(graph: Graph, home: Path) 
         assert wait_for(lambda robot=robot: graph.node.count_subscribers(f"/{robot}/robot/action") == 1, 30.0)
         ids[robot] = uuid.uuid4().hex
         action = RobotAction(action_id=ids[robot], name=f"greet_{robot}", duration=0.0)
-        action.header.stamp = graph.node.get_clock().now().to_msg()
+        action.header.stamp = graph.reactions[f"/{robot}"][-1].header.stamp  # now, on the robot's clock
         graph.action_pubs[f"/{robot}"].publish(action)
 
     def verdict(robot: str) -> ActionFeedback | None:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -18,11 +19,14 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
+from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
 from emotion_perception.ros.image_conversion import image_to_bgr8
+from emotion_perception.ros.sim_clock import CLOCK_QOS, CLOCK_TOPIC
 from emotion_perception.tools.video_publisher import PARAMETERS, VideoPublisher
-from emotion_perception.tools.video_source import VideoSource, VideoSourceError
+from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
 
@@ -75,6 +79,44 @@ def test_image_folder_loops_until_max_frames(
 
     assert wait_for(lambda: node.finished.is_set() and len(received) == 7, timeout=10.0)
     assert [int(image_to_bgr8(m)[0, 0, 0]) for m in received] == [40, 80, 120, 40, 80, 120, 40]
+
+
+def test_publish_clock_keeps_the_videos_timeline_when_playback_stalls(
+    executor: MultiThreadedExecutor, ros_context
+) -> None:
+    received = _listen(executor, ros_context)
+    clocks: list[int] = []
+    clock_listener = rclpy.create_node("clock_listener", context=ros_context)
+    clock_listener.create_subscription(
+        ClockMsg, CLOCK_TOPIC, lambda m: clocks.append(Time.from_msg(m.clock).nanoseconds), CLOCK_QOS)
+    executor.add_node(clock_listener)
+
+    def stall_once(header: Header, frame: VideoFrame) -> None:
+        if frame.index == 3:
+            time.sleep(0.5)  # a machine that falls behind for 12 frame intervals
+
+    node = VideoPublisher(context=ros_context, on_frame=stall_once, parameter_overrides=_params(
+        source=str(CLIP), start_time=9.0, max_frames=8, rate=100.0, reliability="reliable", publish_clock=True))
+    assert wait_for(lambda: node.count_subscribers("/image") > 0 and node.count_subscribers(CLOCK_TOPIC) > 0)
+    executor.add_node(node)
+
+    assert wait_for(lambda: node.finished.is_set() and len(received) == 8, timeout=10.0)
+    stamps = [Time.from_msg(m.header.stamp).nanoseconds for m in received]
+    with VideoSource(CLIP) as source:
+        interval = round(1e9 / source.fps)
+    # One source frame interval (the clip is 23.976 fps) per frame, though played at 100 Hz with a stall.
+    assert {b - a for a, b in pairwise(stamps)} == {interval}
+    assert set(stamps) <= set(clocks)
+    # /clock runs on after the end, so that sim-time nodes close their last windows.
+    assert wait_for(lambda: clocks and clocks[-1] >= stamps[-1] + 5 * interval, timeout=5.0)
+
+
+def test_publish_clock_needs_a_recording_and_the_system_clock(ros_context) -> None:
+    with pytest.raises(ValueError, match="not camera 0"):
+        VideoPublisher(context=ros_context, parameter_overrides=_params(source="0", publish_clock=True))
+    with pytest.raises(ValueError, match="use_sim_time"):
+        VideoPublisher(context=ros_context, parameter_overrides=_params(source=str(CLIP), publish_clock=True,
+                                                                        use_sim_time=True))
 
 
 def test_bad_parameters_fail_with_a_reason(ros_context) -> None:

@@ -4,7 +4,9 @@
 
 The video publisher plays a clip (default: a person going from crying to laughing), the
 perception node reads the faces' valence, a scripted robot performs a few actions during the
-clip, and the action-feedback node judges how each was received. The demo prints a line per
+clip, and the action-feedback node judges how each was received. The video publisher drives
+``/clock`` on the video's own timeline and every node runs on ``use_sim_time``, so the feedback
+windows cover the same seconds of video at any ``--rate`` and on a machine that falls behind. The demo prints a line per
 reaction (throttled) and per verdict, and writes to ``--out`` (default ``out/demo/``):
 ``demo.mp4`` (annotated), ``frame.png`` (one annotated frame), ``timeline.png``,
 ``summary.json`` and ``session.mcap`` (the session's topics, for ``replay`` and ``report``).
@@ -64,8 +66,6 @@ from emotion_perception.vision.model_card import ModelLoadError
 CLIP_ACTIONS: tuple[tuple[float, str], ...] = ((4.0, "offer_tissue"), (9.0, "tell_joke"), (15.5, "wave_goodbye"))
 #: On any other video, actions at these fractions of its length.
 VIDEO_ACTIONS: tuple[tuple[float, str], ...] = ((0.25, "greet"), (0.55, "tell_joke"), (0.85, "wave_goodbye"))
-#: Feedback windows (s) that are shortened by ``--rate`` so that they cover the same part of the video.
-SCALED_WINDOWS = ("baseline_window", "response_delay", "response_end", "duration_margin")
 CAMERA_TOPIC = "/camera/image_raw"
 CLIP_CREDIT = "Video by Wolfgang Langer, Pexels"
 PRINT_PERIOD_S = 0.5  # wall seconds between two printed reaction lines
@@ -93,12 +93,11 @@ class DemoOptions:
 class ClipClock:
     """Seconds into the video of a stamp, from the stamp the video publisher gave each frame.
 
-    Between frames it interpolates; before the first or after the last it extrapolates at the
-    nominal playback ``rate`` (the publisher may fall behind it on a busy machine).
+    Between frames it interpolates; before the first or after the last it extrapolates at one
+    second of video per second of ``/clock`` (the video publisher's clock).
     """
 
-    def __init__(self, rate: float) -> None:
-        self._rate = rate
+    def __init__(self) -> None:
         self._stamps: list[int] = []
         self._positions: list[float] = []
         self._lock = threading.Lock()
@@ -117,7 +116,7 @@ class ClipClock:
                 (s0, s1), (p0, p1) = self._stamps[i - 1 : i + 1], self._positions[i - 1 : i + 1]
                 return p0 + (p1 - p0) * (stamp_ns - s0) / max(s1 - s0, 1)
             j = 0 if i == 0 else -1
-            return self._positions[j] + (stamp_ns - self._stamps[j]) * 1e-9 * self._rate
+            return self._positions[j] + (stamp_ns - self._stamps[j]) * 1e-9
 
 
 class ScriptedRobot(Node):
@@ -203,7 +202,7 @@ class DemoRecorder(Node):
                       f"  valence {r.valence_score:+.2f} {_bar(r.valence_score)}")
 
     def _mark(self, action_id: str, name: str, stamp_ns: int) -> ActionMark:
-        """The action and its windows in seconds into the video (the windows are in stamps, i.e. wall time)."""
+        """The action and its windows in seconds into the video (the windows are in stamps, i.e. video time)."""
         w, at = self._windows, self._clock.seconds
         return ActionMark(action_id, name, at(stamp_ns), (at(stamp_ns - seconds_to_ns(w["baseline_window"])),
                           at(stamp_ns)), (at(stamp_ns + seconds_to_ns(w["response_delay"])),
@@ -266,11 +265,13 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     db = Path(options.db) if options.db else out / "action_stats.db"
 
     context = context or rclpy.get_default_context()
-    clock = ClipClock(options.rate)
+    clock = ClipClock()
     credit = CLIP_CREDIT if source.resolve() == default_clip_path().resolve() else ""
     writer = AnnotatedVideoWriter(out / "demo.mp4", fps, credit=credit, snapshot_path=out / "frame.png")
     feedback_yaml = load_node_parameters(package_file("config", "emotion_perception.yaml"), "action_feedback_node")
-    windows = {n: float(feedback_yaml.get(n, getattr(FeedbackConfig(), n))) / options.rate for n in SCALED_WINDOWS}
+    windows = {n: float(feedback_yaml.get(n, getattr(FeedbackConfig(), n)))
+               for n in ("baseline_window", "response_delay", "response_end")}
+    sim_time = Parameter("use_sim_time", value=True)
     remap = ["--ros-args", "-r", f"image:={CAMERA_TOPIC}"]
     executor = MultiThreadedExecutor(num_threads=4, context=context)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -281,25 +282,27 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     for name in ("video_publisher", "perception_node", "action_feedback_node", "dashboard"):
         rclpy.logging.set_logger_level(name, rclpy.logging.LoggingSeverity.WARN)
     try:
-        nodes.append(SessionRecorder(out / "session.mcap", session_topics(), context=context))
-        recorder = DemoRecorder(clock, writer, windows, options, fps, context=context)
+        nodes.append(SessionRecorder(out / "session.mcap", session_topics(), context=context,
+                                     parameter_overrides=[sim_time]))
+        recorder = DemoRecorder(clock, writer, windows, options, fps, context=context, parameter_overrides=[sim_time])
         nodes.append(recorder)
-        robot = ScriptedRobot(actions, clock, context=context)
+        robot = ScriptedRobot(actions, clock, context=context, parameter_overrides=[sim_time])
         nodes.append(robot)
         nodes.append(ActionFeedbackNode(context=context, parameter_overrides=_parameters(
-            "action_feedback_node", stats_db_path=str(db), **windows)))
-        perception = PerceptionNode(context=context, cli_args=remap,
-                                    parameter_overrides=_parameters("perception_node", model_path=options.model))
+            "action_feedback_node", stats_db_path=str(db), use_sim_time=True)))
+        perception = PerceptionNode(context=context, cli_args=remap, parameter_overrides=_parameters(
+            "perception_node", model_path=options.model, use_sim_time=True))
         nodes.append(perception)
         video = VideoPublisher(context=context, cli_args=remap, on_frame=recorder.add_frame,
                                parameter_overrides=_parameters(
                                    "video_publisher", source=str(source), rate=fps * options.rate, loop=False,
-                                   max_frames=0, start_time=float(options.start), end_time=float(options.end or 0.0)))
+                                   max_frames=0, start_time=float(options.start), end_time=float(options.end or 0.0),
+                                   publish_clock=True))
         nodes.append(video)
         if options.dashboard_port is not None:
             try:
                 dashboard = DashboardNode(context=context, parameter_overrides=_parameters(
-                    "dashboard", port=options.dashboard_port))
+                    "dashboard", port=options.dashboard_port, use_sim_time=True))
                 nodes.append(dashboard)
                 print(f"demo: live dashboard on {dashboard.url}", flush=True)
             except DashboardServerError as err:
@@ -316,7 +319,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                 if not spinner.is_alive():
                     raise RuntimeError("the executor stopped before the video ended (see the error above)")
             wait_for(lambda: len(recorder.timeline.verdicts) >= len(actions) - robot.remaining,
-                     windows["response_end"] + 1.0 + options.extra_wait, period=0.05)
+                     windows["response_end"] / options.rate + 1.0 + options.extra_wait, period=0.05)
             stats = _persistent_stats(recorder)
         except (KeyboardInterrupt, ExternalShutdownException):
             interrupted = True
@@ -401,7 +404,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="video file or image folder to play (default: the packaged real-face clip)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
     parser.add_argument("--rate", type=float, default=1.0,
-                        help="playback speed, 1 = real time; the feedback windows are scaled to match")
+                        help="playback speed, 1 = real time (the nodes run on the video's /clock)")
     parser.add_argument("--start", type=float, default=0.0, help="start this many seconds into the video")
     parser.add_argument("--end", type=float, default=None, help="stop this many seconds into the video")
     parser.add_argument("--actions", type=_action_spec, default=None, metavar="S:NAME,...",

@@ -5,6 +5,12 @@
 A stand-in for a camera driver: each frame is stamped with the node clock when it is read, at
 the source's native rate or a given one, optionally looping, optionally stopping after a number
 of frames. ``ros2 run emotion_perception video_publisher --ros-args -p source:=clip.mp4``.
+
+With ``publish_clock`` it plays a recording the way ``ros2 bag play --clock`` does: it publishes
+``/clock`` on the video's own timeline (one source frame interval per frame, from the system time
+at start-up) and stamps each frame with it, so nodes on ``use_sim_time`` judge the video on its
+own time however fast this machine gets through it. ``/clock`` keeps running after the source
+ends, so that those nodes close their last windows.
 """
 
 from __future__ import annotations
@@ -14,18 +20,22 @@ import threading
 from collections.abc import Callable
 
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.task import Future
+from rclpy.time import Time
+from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from emotion_perception.ros.image_conversion import numpy_to_image
 from emotion_perception.ros.node_main import run_node
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
+from emotion_perception.ros.sim_clock import CLOCK_QOS, CLOCK_TOPIC, clock_message
 from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
 
 #: Rate (Hz) used when neither the ``rate`` parameter nor the source gives one.
@@ -43,6 +53,8 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "reliability": ("best_effort", "QoS reliability: best_effort (sensor data, like a camera driver) or reliable",
                     None, True),
     "shutdown_at_end": (False, "exit the process when the source ends or max_frames is reached", None, True),
+    "publish_clock": (False, "publish /clock on the video's timeline and stamp frames with it (a file or folder;"
+                      " for nodes on use_sim_time)", None, True),
 }
 CONSTRAINTS = {"reliability": " or ".join(RELIABILITIES), "source": "a path, or a device index such as 0 or '0'"}
 STARTUP_ERRORS = (VideoSourceError, ValueError, InvalidParameterValueException, InvalidParameterTypeException)
@@ -87,7 +99,15 @@ class VideoPublisher(Node):
             depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._publisher = self.create_publisher(
             Image, "image", qos, qos_overriding_options=QoSOverridingOptions.with_default_policies())
-        self._timer = self.create_timer(1.0 / self._rate(get("rate").value), self._publish_next)
+        self._clock_pub = None
+        if get("publish_clock").value:
+            # The video's clock: one source frame interval per frame, from the system time now.
+            self._clock_pub = self.create_publisher(ClockMsg, CLOCK_TOPIC, CLOCK_QOS)
+            self._video_ns = Clock(clock_type=ClockType.SYSTEM_TIME).now().nanoseconds
+            self._frame_interval_ns = round(1e9 / (self._source.fps or self._rate(get("rate").value)))
+        # The playback pace is wall time: with publish_clock this node's own clock is not /clock.
+        self._timer = self.create_timer(1.0 / self._rate(get("rate").value), self._publish_next,
+                                        clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"publishing {self._source.kind} {source!r} at {self._rate(get('rate').value):.2f} Hz"
             f" on {self._publisher.topic_name} ({get('reliability').value})")
@@ -97,8 +117,13 @@ class VideoPublisher(Node):
 
     def _check(self, params: list[Parameter]) -> str:
         """Why the current values overridden by ``params`` are inconsistent, or "" when they are fine."""
-        values = {n: self.get_parameter(n).value for n in ("reliability", "start_time", "end_time")}
+        names = ("reliability", "start_time", "end_time", "publish_clock", "source", "use_sim_time")
+        values = {n: self.get_parameter(n).value for n in names}
         values.update({p.name: p.value for p in params})
+        if values["publish_clock"] and values["use_sim_time"]:
+            return "publish_clock drives /clock: leave this node's use_sim_time false"
+        if values["publish_clock"] and str(values["source"]).isdigit():
+            return f"publish_clock needs a video file or image folder, not camera {values['source']}"
         if values["reliability"] not in RELIABILITIES:
             return f"reliability must be one of {', '.join(RELIABILITIES)}, got {values['reliability']!r}"
         if values["end_time"] and values["end_time"] <= values["start_time"]:
@@ -113,8 +138,18 @@ class VideoPublisher(Node):
                     self._timer.timer_period_ns = int(1e9 / self._rate(param.value))
         return SetParametersResult(successful=not reason, reason=reason)
 
+    def _stamp(self) -> Time:
+        """Now on this node's clock, or with ``publish_clock``, the video's next tick, published on /clock."""
+        if self._clock_pub is None:
+            return self.get_clock().now()
+        self._video_ns += self._frame_interval_ns
+        self._clock_pub.publish(clock_message(self._video_ns))
+        return Time(nanoseconds=self._video_ns)
+
     def _publish_next(self) -> None:
         if self.finished.is_set():
+            if self._clock_pub is not None:
+                self._stamp()
             return
         try:
             frame = self._source.read()
@@ -124,7 +159,7 @@ class VideoPublisher(Node):
         if frame is None:
             self._finish("the source ended")
             return
-        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
+        header = Header(stamp=self._stamp().to_msg(), frame_id=self._frame_id)
         if self._on_frame is not None:
             self._on_frame(header, frame)
         self._publisher.publish(numpy_to_image(frame.image, "bgr8", header))
@@ -133,7 +168,8 @@ class VideoPublisher(Node):
             self._finish(f"published max_frames={self._max_frames}")
 
     def _finish(self, why: str) -> None:
-        self._timer.cancel()
+        if self._clock_pub is None:
+            self._timer.cancel()
         self._source.close()
         self.get_logger().info(f"{why}: {self.published} frame(s) published")
         self.finished.set()

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import rclpy
-from builtin_interfaces.msg import Time
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.publisher import Publisher
@@ -27,18 +26,12 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.utilities import remove_ros_args
 from rosgraph_msgs.msg import Clock
 
+from emotion_perception.ros.sim_clock import CLOCK_QOS, CLOCK_TOPIC, NS_PER_S, clock_message
 from emotion_perception.tools.session.message_definitions import UnknownMessageTypeError, message_class
 from emotion_perception.tools.session.record import COMPRESSED_TYPE, IMAGE_TYPE
 from emotion_perception.tools.session.session_file import SessionFileError, SessionReader
 
-NS_PER_S = 1_000_000_000
 RELIABLE_1000 = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
-CLOCK_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-
-
-def _time(ns: int) -> Time:
-    sec, nanosec = divmod(int(ns), NS_PER_S)
-    return Time(sec=sec, nanosec=nanosec)
 
 
 class SessionPlayer(Node):
@@ -61,7 +54,7 @@ class SessionPlayer(Node):
             type_name = recorded[topic]
             qos = qos_profile_sensor_data if type_name in (IMAGE_TYPE, COMPRESSED_TYPE) else RELIABLE_1000
             self._outputs[topic] = self.create_publisher(message_class(type_name), topic, qos)
-        self._clock_pub = self.create_publisher(Clock, "/clock", CLOCK_QOS)
+        self._clock_pub = self.create_publisher(Clock, CLOCK_TOPIC, CLOCK_QOS)
         self.published = 0
 
     @property
@@ -86,7 +79,7 @@ class SessionPlayer(Node):
         """Publish ``/clock`` (recorded time running at ``rate``) until the wall clock reaches ``target_wall``."""
         while True:
             now = time.monotonic()
-            self._clock_pub.publish(Clock(clock=_time(start_ns + (now - start_wall) * self.rate * NS_PER_S)))
+            self._clock_pub.publish(clock_message(start_ns + (now - start_wall) * self.rate * NS_PER_S))
             if now >= target_wall:
                 return
             time.sleep(min(self._clock_period, target_wall - now))
@@ -105,7 +98,7 @@ class SessionPlayer(Node):
             last_ns = max(message.log_time_ns, last_ns or message.log_time_ns)
             target = start_wall + (message.log_time_ns - start_ns) / NS_PER_S / self.rate
             self._clock_until(target, start_wall, start_ns)
-            self._clock_pub.publish(Clock(clock=_time(message.log_time_ns)))
+            self._clock_pub.publish(clock_message(message.log_time_ns))
             self._outputs[message.topic].publish(message.data)
             self.published += 1
         if start_ns is not None:
