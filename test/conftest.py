@@ -67,11 +67,11 @@ def executor(ros_context: Context) -> Iterator[MultiThreadedExecutor]:
     try:
         yield exe
     finally:
-        for node in list(exe.get_nodes()):
-            exe.remove_node(node)
-            node.destroy_node()
-        exe.shutdown(timeout_sec=5.0)
+        nodes = list(exe.get_nodes())
+        exe.shutdown(timeout_sec=5.0)  # before the nodes go: a spinning executor may be using their entities
         thread.join(timeout=5.0)
+        for node in nodes:
+            node.destroy_node()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

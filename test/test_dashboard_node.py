@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -145,6 +147,27 @@ def test_topics_and_stats_reach_the_page_and_the_camera_is_read_only_while_a_pag
 
     page.ws.close()
     assert wait_for(lambda: not dashboard.camera_subscribed, timeout=10)
+
+
+def test_the_camera_view_comes_and_goes_while_the_executor_spins(ros_context, executor, monkeypatch) -> None:
+    """Pages that open and close at any rate: the camera subscription comes and goes, and the executor keeps
+    running (rclpy's default QoS-event handlers of a destroyed subscription once killed it: ros2/rclpy#1206)."""
+    dashboard = DashboardNode(context=ros_context, parameter_overrides=[Parameter("port", value=0)])
+    robot = Node("camera_robot", context=ros_context)
+    camera = robot.create_publisher(Image, "perception_node/debug_image", qos_profile_sensor_data)
+    frame = numpy_to_image(np.zeros((48, 64, 3), np.uint8), "bgr8")
+    ticks = []
+    robot.create_timer(0.001, lambda: (camera.publish(frame), ticks.append(1)))
+    for node in (dashboard, robot):
+        executor.add_node(node)
+    viewers = itertools.cycle([1, 0])
+    monkeypatch.setattr(type(dashboard.hub), "camera_viewers", property(lambda _: next(viewers)))
+
+    for _ in range(1500):
+        dashboard._follow_viewers()  # what its timer does, here as fast as pages could come and go
+        time.sleep(0.001)
+    seen = len(ticks)
+    assert wait_for(lambda: len(ticks) > seen + 20, timeout=5.0), "the executor stopped"
 
 
 def test_camera_off_and_a_token_from_the_environment(ros_context, executor, monkeypatch) -> None:

@@ -190,6 +190,8 @@ def test_many_faces_coming_and_going_leave_no_publisher_behind(
     ros_context: object, executor: MultiThreadedExecutor
 ) -> None:
     node = rclpy.create_node("hri_lifecycle", context=ros_context)
+    ticks = []
+    node.create_timer(0.001, lambda: ticks.append(1))
     executor.add_node(node)  # spinning meanwhile, as in the node: publishers come and go under the executor
     baseline = len(list(node.publishers))
     output = HriFaceOutput(node, face_timeout=2.0, publish_cropped=True)
@@ -202,6 +204,9 @@ def test_many_faces_coming_and_going_leave_no_publisher_behind(
                  if n * 5 <= step < n * 5 + 15]
         output.publish(faces, header, frame, step * 0.1)
         peak = max(peak, len(output.face_ids))
+    # The executor outlived the publishers' comings and goings (an rclpy QoS-event handler once killed it).
+    seen = len(ticks)
+    assert wait_for(lambda: len(ticks) > seen + 20, timeout=5.0), "the executor stopped"
     # In view (3) plus those that left less than face_timeout ago (2.0 s / 0.5 s = 4): never more.
     assert peak == 7
     assert len(list(node.publishers)) == baseline + 1 + 3 * len(output.face_ids)

@@ -24,6 +24,7 @@ import time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -73,6 +74,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
 REACTIONS_QOS = QoSProfile(depth=20, reliability=ReliabilityPolicy.BEST_EFFORT)  # never holds perception back
 EVENTS_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)  # actions, verdicts, diagnostics
 CAMERA_CHECK_S = 0.5  # s between checks whether a page wants the camera view
+#: For the camera subscription, which comes and goes with the pages: a multi-threaded executor that meets
+#: the QoS-event handler of a subscription destroyed meanwhile dies (ros2/rclpy#1206; reproduced here).
+NO_EVENT_HANDLERS = SubscriptionEventCallbacks(use_default_callbacks=False)
 
 
 def in_namespace(status_name: str, namespace: str) -> bool:
@@ -203,7 +207,8 @@ class DashboardNode(Node):
         wanted = self.hub.camera_viewers > 0
         if wanted and self._camera_sub is None:
             self._camera_sub = self.create_subscription(
-                Image, "perception_node/debug_image", self._on_camera, qos_profile_sensor_data)
+                Image, "perception_node/debug_image", self._on_camera, qos_profile_sensor_data,
+                event_callbacks=NO_EVENT_HANDLERS)
         elif not wanted and self._camera_sub is not None:
             self.destroy_subscription(self._camera_sub)
             self._camera_sub = None

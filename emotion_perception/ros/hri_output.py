@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
+from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -29,6 +30,9 @@ from emotion_perception.ros.image_conversion import numpy_to_image
 
 FACES_NAMESPACE = "humans/faces"
 HRI_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+#: For the per-face publishers, created and destroyed from the processing thread: a multi-threaded executor
+#: that meets the QoS-event handler of a publisher destroyed meanwhile dies (ros2/rclpy#1206; reproduced here).
+NO_EVENT_HANDLERS = PublisherEventCallbacks(use_default_callbacks=False)
 #: Our valence class -> the closest ``hri_msgs/Expression`` constant (it has no generic "negative").
 EXPRESSIONS: dict[Valence, str] = {
     Valence.POSITIVE: Expression.HAPPY,
@@ -121,13 +125,16 @@ class HriFaceOutput:
     def _create(self, face_id: str, now: float) -> _FacePublishers:
         base = f"{FACES_NAMESPACE}/{face_id}"
         face = _FacePublishers(
-            roi=self._node.create_publisher(NormalizedRegionOfInterest2D, f"{base}/roi", HRI_QOS),
-            expression=self._node.create_publisher(Expression, f"{base}/expression", HRI_QOS),
-            cropped=self._node.create_publisher(Image, f"{base}/cropped", HRI_QOS) if self._publish_cropped else None,
+            roi=self._publisher(NormalizedRegionOfInterest2D, f"{base}/roi"),
+            expression=self._publisher(Expression, f"{base}/expression"),
+            cropped=self._publisher(Image, f"{base}/cropped") if self._publish_cropped else None,
             last_seen=now,
         )
         self._faces[face_id] = face
         return face
+
+    def _publisher(self, msg_type: type, topic: str) -> Publisher:
+        return self._node.create_publisher(msg_type, topic, HRI_QOS, event_callbacks=NO_EVENT_HANDLERS)
 
     def _destroy(self, face_id: str) -> None:
         face = self._faces.pop(face_id)
