@@ -344,6 +344,21 @@ def test_finetune_on_user_crops_reports_forgetting(trained_run, clip_csv: Path, 
     _, card = load_model(tmp_path / "ft" / "valence_model.pt")
     assert card.training_data["finetuned_from"].endswith("valence_model.pt")
 
+    # WiSE-FT on the finished run (resumed, so not trained again): half way between the two weights.
+    shutil.copytree(tmp_path / "ft", tmp_path / "wise")
+    args.output_dir, args.resume, args.wise_ft = tmp_path / "wise", True, 0.5
+    assert train.main(args)["wise_ft"] == 0.5
+    start, tuned, wise = (load_model(p)[0].state_dict() for p in (
+        out / "valence_model.pt", tmp_path / "ft" / "valence_model.pt", tmp_path / "wise" / "valence_model.pt"))
+    for name, value in wise.items():
+        expected = (start[name] + tuned[name]) / 2 if value.is_floating_point() else tuned[name]
+        torch.testing.assert_close(value, expected, msg=name)
+    assert any(not torch.equal(start[n], tuned[n]) for n in wise)
+    assert "WiSE-FT: 0.5" in load_model(tmp_path / "wise" / "valence_model.pt")[1].notes
+    args.wise_ft = 1.5
+    with pytest.raises(SystemExit, match="wise-ft"):
+        train.main(args)
+
 
 def test_evaluate_writes_metrics_and_plots(trained_run, clip_csv: Path, tmp_path: Path) -> None:
     out, _, metrics = trained_run

@@ -96,6 +96,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--only-fold", default=None, type=int, help="run just this CV fold (to run folds in parallel)")
     run.add_argument("--no-final", action="store_true", help="skip the final fit (CV only)")
     run.add_argument("--finetune", type=Path, default=None, help="start from this model (.pt with its .json card)")
+    run.add_argument("--wise-ft", default=1.0, type=float, metavar="ALPHA",
+                     help="with --finetune: serve ALPHA x the fine-tuned weights + (1 - ALPHA) x the starting ones"
+                     " (WiSE-FT, robust to the shift between the two data sets; 1 = the fine-tuned weights)")
     run.add_argument("--reference-data", type=Path, default=None,
                      help="original test set to show forgetting when fine-tuning (default: the card's test data)")
     run.add_argument("--output-dir", type=Path, default=ROOT / "runs" / "valence", help="run folder")
@@ -296,6 +299,14 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
     return best, history
 
 
+def interpolate_weights(start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
+                        alpha: float) -> dict[str, torch.Tensor]:
+    """WiSE-FT: ``alpha`` of the fine-tuned and ``1 - alpha`` of the starting weights, tensor by tensor
+    (BatchNorm statistics too; integer counters stay the fine-tuned ones)."""
+    return {k: torch.lerp(start[k].to(v.device, v.dtype), v, alpha) if v.is_floating_point() else v
+            for k, v in tuned.items()}
+
+
 def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -430,6 +441,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
         start_model, base_card = load_model(args.finetune)
         if args.reference_data is None and base_card.training_data.get("test_data"):
             args.reference_data = Path(base_card.training_data["test_data"])
+    if not 0 < args.wise_ft <= 1 or (args.wise_ft < 1 and start_model is None):
+        raise SystemExit(f"--wise-ft must be in (0, 1], and under 1 only with --finetune; got {args.wise_ft}")
     if args.test_only:
         if start_model is None:
             raise SystemExit("--test-only needs --finetune MODEL.pt (the model to evaluate)")
@@ -464,8 +477,10 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
     model = (start_model if start_model is not None else build_model(base_card)).to(device)
     model = model.to(memory_format=memory_format(device))
     before = reference_accuracy(model, spec, args, device, vmap)[0] if args.finetune else None
+    start_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if args.wise_ft < 1 else None
     best, history = fit(model, train, val, spec, args, final_dir, device, args.seed, args.lr)
-    model.load_state_dict(best["model"])
+    model.load_state_dict(best["model"] if start_weights is None else
+                          interpolate_weights(start_weights, best["model"], args.wise_ft))
 
     val_loader = make_loader(val, spec, args, False, 0)
     val_logits, val_targets = evaluate(model, val_loader, device, args.tta_flip)
@@ -488,6 +503,7 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
         "temperature": temperature,
         "best_epoch": best["epoch"],
         "val_macro_f1": best["score"],
+        "wise_ft": args.wise_ft,
         "cv": summarise_cv(args.output_dir),
         "training_seconds": time.monotonic() - started,
         "device": str(device),
@@ -514,7 +530,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         preliminary=args.preliminary,
         notes=f"trained by training.train in {metrics['training_seconds'] / 60:.1f} min on {device}; "
-              f"best epoch {best['epoch'] + 1} of {args.epochs}",
+              f"best epoch {best['epoch'] + 1} of {args.epochs}"
+              + (f"; WiSE-FT: {args.wise_ft:g} of the fine-tuned weights" if args.wise_ft < 1 else ""),
     )
     if distributed.is_main():
         calibration = preprocessed(train, spec, CALIBRATION_FACES, args.seed)
