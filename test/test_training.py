@@ -298,6 +298,8 @@ def test_resume_and_every_artifact(trained_run) -> None:
     assert {"model", "optimizer", "lr_scheduler", "epoch", "args", "class_names"} <= set(checkpoint)
     assert checkpoint["epoch"] == 7 and checkpoint["class_names"] == ["negative", "neutral", "positive"]
     assert json.loads((out / "metrics.json").read_text())["best_epoch"] in range(8)
+    # The served model's val macro-F1 is the best epoch's (no WiSE-FT mixing here).
+    assert metrics["val_macro_f1"] == pytest.approx(max(h["val_macro_f1"] for h in metrics["history"]), abs=1e-9)
     assert metrics["exports"]["onnx_int8"]["class_agreement"] >= 0.97
     assert ValenceClassifier(out / "valence_model.pt").precision == "int8"
 
@@ -347,7 +349,8 @@ def test_finetune_on_user_crops_reports_forgetting(trained_run, clip_csv: Path, 
     # WiSE-FT on the finished run (resumed, so not trained again): half way between the two weights.
     shutil.copytree(tmp_path / "ft", tmp_path / "wise")
     args.output_dir, args.resume, args.wise_ft = tmp_path / "wise", True, 0.5
-    assert train.main(args)["wise_ft"] == 0.5
+    wise_metrics = train.main(args)
+    assert wise_metrics["wise_ft"] == 0.5 and 0 <= wise_metrics["val_macro_f1"] <= 1
     start, tuned, wise = (load_model(p)[0].state_dict() for p in (
         out / "valence_model.pt", tmp_path / "ft" / "valence_model.pt", tmp_path / "wise" / "valence_model.pt"))
     for name, value in wise.items():

@@ -502,7 +502,7 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
                     "ece_before_temperature": raw["ece"], "ece_after_temperature": calibrated["ece"]},
         "temperature": temperature,
         "best_epoch": best["epoch"],
-        "val_macro_f1": best["score"],
+        "val_macro_f1": classification_report(softmax(val_logits), val_targets.argmax(axis=1))["macro_f1"],
         "wise_ft": args.wise_ft,
         "cv": summarise_cv(args.output_dir),
         "training_seconds": time.monotonic() - started,
