@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +193,26 @@ def test_debug_image_is_annotated_and_only_published_to_subscribers(camera: Came
     debug = camera.debug[-1]
     assert (debug.width, debug.height, debug.encoding) == (640, 360, "bgr8")
     assert np.frombuffer(debug.data, np.uint8).reshape(360, 640, 3).tobytes() != frame.tobytes()
+
+
+def test_debug_image_rate_caps_the_annotated_frames(camera: Camera, node: PerceptionNode) -> None:
+    frame = load("pexels_happy_330.jpg")
+    assert node.set_parameters([Parameter("debug_image_rate", value=0.5)])[0].successful
+    camera.subscribe_debug()
+    assert wait_for(lambda: node.count_subscribers("/perception_node/debug_image") > 0)
+    started = time.monotonic()
+    for _ in range(20):
+        camera.send(camera.image(frame))
+    elapsed = time.monotonic() - started
+    assert wait_for(lambda: camera.debug, 5.0)
+    time.sleep(0.5)  # any image still in flight
+    assert 1 <= len(camera.debug) <= 1 + int(elapsed * 0.5), (len(camera.debug), elapsed)
+    # 0 = every processed frame (best effort may still lose one).
+    assert node.set_parameters([Parameter("debug_image_rate", value=0.0)])[0].successful
+    before = len(camera.debug)
+    for _ in range(10):
+        camera.send(camera.image(frame))
+    assert wait_for(lambda: len(camera.debug) - before >= 8, 5.0), len(camera.debug) - before
 
 
 def test_a_burst_is_not_queued_only_the_newest_frame_is_processed(

@@ -15,6 +15,7 @@ process exits with status 1 (so launch's ``respawn`` can restart it).
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -80,6 +81,8 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "max_faces": (10, "most faces classified per frame (highest detector score first)", RANGE["max_faces"], False),
     "max_missed": (5, "detector runs a face may be missed before its id is dropped", RANGE["max_missed"], False),
     "max_image_pixels": (DEFAULT_MAX_PIXELS, "larger frames (width x height) are dropped", (1, 1 << 28), False),
+    "debug_image_rate": (10.0, "Hz cap of ~/debug_image, drawn only while subscribed; 0 = every processed frame",
+                         (0.0, 1000.0), False),
     "hri_output": (False, "also publish ROS4HRI (REP-155) humans/faces/... topics (needs hri_msgs)", None, True),
     "hri_cropped": (False, "with hri_output: publish each face's image on humans/faces/<id>/cropped", None, True),
     "hri_face_timeout": (2.0, "s after a face leaves before its humans/faces/<id>/* publishers go", (0.0, 60.0), True),
@@ -92,6 +95,11 @@ STARTUP_ERRORS = (
 DROP_REASONS = ("conversion", "too_large", "too_small", "backlog", "processing")
 WORKER_DEAD = "the processing thread ended; no frame is processed any more"
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _period(rate_hz: float) -> float:
+    """Seconds between two publications at most ``rate_hz`` (0 = no limit)."""
+    return 1.0 / rate_hz if rate_hz > 0 else 0.0
 
 
 class PerceptionNode(Node):
@@ -114,6 +122,8 @@ class PerceptionNode(Node):
             threads=params["threads"], precision=params["precision"],
         )
         self._max_pixels = params["max_image_pixels"]
+        self._debug_period = _period(params["debug_image_rate"])
+        self._last_debug = -math.inf
         self._lock = threading.Condition()  # guards the pending frame and the counters
         self._recognizer_lock = threading.Lock()  # guards the recognizer (worker vs. parameter changes)
         self._pending: tuple[Image | CompressedImage, float] | None = None
@@ -170,6 +180,7 @@ class PerceptionNode(Node):
                 self.recognizer.configure(**changes)
         with self._lock:
             self._max_pixels = self.get_parameter("max_image_pixels").value
+            self._debug_period = _period(self.get_parameter("debug_image_rate").value)
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         with self._lock:
@@ -224,7 +235,8 @@ class PerceptionNode(Node):
         self._array_pub.publish(reactions_to_array(reactions, msg.header))
         if self._hri is not None:
             self._hri.publish(reactions, msg.header, frame, time.monotonic())
-        if self._debug_pub.get_subscription_count() > 0:
+        if self._debug_pub.get_subscription_count() > 0 and received - self._last_debug >= self._debug_period:
+            self._last_debug = received
             annotated = self.recognizer.annotate(frame, reactions)
             self._debug_pub.publish(numpy_to_image(annotated, "bgr8", msg.header))
         with self._lock:
