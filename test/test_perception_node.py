@@ -302,6 +302,7 @@ def test_diagnostics_report_rates_and_levels(camera: Camera, node: PerceptionNod
     ok = next(a.status[0] for a in camera.diagnostics if a.status[0].level == DiagnosticStatus.OK)
     values = {kv.key: float(kv.value) for kv in ok.values}
     assert values["processed_fps"] > 0 and values["latency_p95_ms"] > 0 and values["faces_per_frame"] == 1
+    assert values["frames_received"] >= 1 and values["frames_received"] == int(values["frames_received"])
 
 
 @pytest.mark.parametrize(

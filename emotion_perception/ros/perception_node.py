@@ -185,6 +185,7 @@ class PerceptionNode(Node):
     def _on_image(self, msg: Image | CompressedImage) -> None:
         with self._lock:
             self._window["input"] += 1
+            self._totals["received"] += 1
             if self._pending is not None:
                 self._count_drop("backlog")
             self._pending = (msg, time.monotonic())
@@ -294,6 +295,7 @@ class PerceptionNode(Node):
             "latency_p50_ms": p50,
             "latency_p95_ms": p95,
             "faces_per_frame": window["faces"] / max(window["processed"], 1),
+            "frames_received": totals.get("received", 0),  # since start: each is processed or in a drops_ count
             **{f"drops_{r}": totals.get(r, 0) for r in DROP_REASONS},
         }
         self._publish_status(level, message, values)
