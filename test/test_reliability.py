@@ -60,7 +60,7 @@ def test_broken_model_files_stop_the_perception_node_with_a_clear_error() -> Non
     result = faults.model_faults()
     assert_behaved(result)
     assert {"missing_model", "truncated_model", "wrong_architecture", "garbage_detector"} <= set(result.figures)
-    assert all(case["exit_code"] == 1 for case in result.figures.values())
+    assert all(case["exit_code"] == 1 for case in result.figures.values()), result.figures
 
 
 def test_broken_databases_stop_the_action_feedback_node_and_stay_untouched() -> None:

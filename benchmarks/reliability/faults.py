@@ -65,7 +65,10 @@ def _expect_clean_refusal(result: ScenarioResult, case: str, process: NodeProces
     result.expect("Traceback" not in output, f"{case}: a traceback instead of a clear error")
     result.expect(must_name in fatal, f"{case}: the error does not name {must_name}: {fatal or output[-300:]!r}")
     result.expect(any(w in fatal.lower() for w in words), f"{case}: the error does not say {words}: {fatal!r}")
-    return {"exit_code": code, "seconds_to_exit": round(seconds, 1), "error": fatal.split("cannot start: ")[-1]}
+    figures = {"exit_code": code, "seconds_to_exit": round(seconds, 1), "error": fatal.split("cannot start: ")[-1]}
+    if code != 1:  # the documented status of a node that cannot start: keep what it printed after the error
+        figures["output_tail"] = output[-600:]
+    return figures
 
 
 def model_faults(model_path: str = "", log_dir: Path = OUT_DIR / "logs") -> ScenarioResult:
