@@ -287,7 +287,7 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
                         "seconds": time.monotonic() - started})
         if report["macro_f1"] > best["score"]:
             best = {"score": report["macro_f1"], "epoch": epoch,
-                    "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+                    "model": cpu_state_dict(model)}
         print(f"[{phase_dir.name}] epoch {epoch}: train loss {train_loss:.4f}, val loss {history[-1]['val_loss']:.4f}, "
               f"val acc {report['accuracy']:.4f}, val macro-F1 {report['macro_f1']:.4f} "
               f"({history[-1]['seconds']:.0f} s)", flush=True)
@@ -297,6 +297,11 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
                         "class_names": list(CLASS_NAMES), "history": history, "best_score": best["score"],
                         "best_epoch": best["epoch"], "best_model": best["model"]}, checkpoint_path)
     return best, history
+
+
+def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``model``'s weights on the CPU, unaffected by later training steps."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def interpolate_weights(start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
@@ -477,7 +482,7 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
     model = (start_model if start_model is not None else build_model(base_card)).to(device)
     model = model.to(memory_format=memory_format(device))
     before = reference_accuracy(model, spec, args, device, vmap)[0] if args.finetune else None
-    start_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if args.wise_ft < 1 else None
+    start_weights = cpu_state_dict(model) if args.wise_ft < 1 else None
     best, history = fit(model, train, val, spec, args, final_dir, device, args.seed, args.lr)
     model.load_state_dict(best["model"] if start_weights is None else
                           interpolate_weights(start_weights, best["model"], args.wise_ft))

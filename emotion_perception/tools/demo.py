@@ -6,8 +6,9 @@ The video publisher plays a clip (default: a person going from crying to laughin
 perception node reads the faces' valence, a scripted robot performs a few actions during the
 clip, and the action-feedback node judges how each was received. The video publisher drives
 ``/clock`` on the video's own timeline and every node runs on ``use_sim_time``, so the feedback
-windows cover the same seconds of video at any ``--rate`` and on a machine that falls behind. The demo prints a line per
-reaction (throttled) and per verdict, and writes to ``--out`` (default ``out/demo/``):
+windows cover the same seconds of video at any ``--rate`` and on a machine that falls behind.
+The demo prints a line per reaction (throttled) and per verdict, and writes to ``--out``
+(default ``out/demo/``):
 ``demo.mp4`` (annotated), ``frame.png`` (one annotated frame), ``timeline.png``,
 ``summary.json`` and ``session.mcap`` (the session's topics, for ``replay`` and ``report``).
 Same nodes and code paths as ``ros2 launch emotion_perception perception.launch.py``, composed
