@@ -141,13 +141,14 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
     ros_context: object, executor: MultiThreadedExecutor, tmp_path: Path
 ) -> None:
     source = write_session(tmp_path / "source.mcap")
-    # A lateness grace of 2 s (sim time, 1 s of wall time at rate 2; the judged windows are unchanged): on a
-    # loaded machine reactions can reach the node after the /clock that closes their window (1 s was once too
-    # short: one late reaction moved a delta by 2e-5), and the offline report has them all. The replay's tail
-    # of 8 s runs /clock past the last window's close plus that grace.
+    # Sim-time tolerances for a loaded machine (the judged windows are unchanged): a lateness grace of 6 s (3 s
+    # of wall time at rate 2) for reactions that reach the node after the /clock that closes their window, and
+    # 4 s of future stamps for a node whose /clock lags the reactions. A grace of 1 s was once too short for one
+    # late reaction, 2 s once for many on CI; the offline report has them all. The replay's tail of 12 s runs
+    # /clock past the last window's close plus that grace.
     feedback = ActionFeedbackNode(context=ros_context, parameter_overrides=[
         Parameter("use_sim_time", value=True), Parameter("stats_db_path", value=str(tmp_path / "stats.db")),
-        Parameter("lateness_grace", value=2.0)])
+        Parameter("lateness_grace", value=6.0), Parameter("max_future_stamp", value=4.0)])
     recorder = SessionRecorder(tmp_path / "replayed.mcap", session_topics(), context=ros_context)
     listener = rclpy.create_node("listener", context=ros_context)
     verdicts: list[ActionFeedback] = []
@@ -165,7 +166,7 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
         assert player.wait_for_subscribers(30.0) == []
         assert wait_for(lambda: feedback.count_publishers("/clock") > 0, 10.0)
         started = time.monotonic()
-        published = player.play(tail=8.0)  # the default lead-in: the node has a clock before the first stamp
+        published = player.play(tail=12.0)  # the default lead-in: the node has a clock before the first stamp
         took = time.monotonic() - started
     finally:
         player.destroy_node()
@@ -178,11 +179,12 @@ def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_reco
     for msg in verdicts:
         expected = offline[msg.action_id]
         assert msg.verdict == expected.verdict == {"WELL_RECEIVED": 1, "NEUTRAL": 0, "UNKNOWN": 2}[EXPECTED[msg.name]]
+        assert (msg.n_baseline, msg.n_response) == (expected.n_baseline, expected.n_response), (
+            msg.name, dict(feedback._tracker.drops))
         assert msg.delta == pytest.approx(expected.delta, abs=1e-5, nan_ok=True)
-        assert (msg.n_baseline, msg.n_response) == (expected.n_baseline, expected.n_response)
         # Judged on the replayed /clock (the recording's time), not on this machine's clock.
         decided_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        assert START_NS < decided_ns < START_NS + 200 * FRAME_NS
+        assert START_NS < decided_ns <= START_NS + 250 * FRAME_NS  # the replay's /clock ends at frame 249
     executor.remove_node(recorder)
     recorder.destroy_node()
     replayed = load_session(tmp_path / "replayed.mcap")
