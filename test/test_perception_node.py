@@ -435,6 +435,9 @@ def test_a_dead_worker_reports_error_and_the_process_exits_1(camera: Camera) -> 
     process = NodeProcess([sys.executable, "-c", WORKER_KILLER])
     try:
         assert process.wait_for_output("publishing /human/reaction"), process.output
+        # Its first status (no input yet) shows that /diagnostics has matched: a loaded machine can match the
+        # image topic first, and a status sent before the match is not delivered.
+        assert wait_for(lambda: any(a.status[0].level == DiagnosticStatus.WARN for a in camera.diagnostics), 60.0)
         frame = camera.image(load("pexels_happy_330.jpg"))
         assert wait_for(lambda: camera.image_pub.publish(frame) or process.process.poll() is not None, 60.0, 0.5)
         assert process.finish() == 1, process.output

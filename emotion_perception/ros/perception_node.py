@@ -26,6 +26,7 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -212,9 +213,14 @@ class PerceptionNode(Node):
                 self._worker_died()
 
     def _worker_died(self) -> None:
-        """Report the dead worker (ERROR diagnostics, FATAL log) and end the process with status 1."""
+        """Report the dead worker (ERROR diagnostics, FATAL log) and end the process with status 1.
+
+        The exit waits (up to 2 s) for the monitors already matched to acknowledge the ERROR status: a
+        sample still in flight when the process ends is lost.
+        """
         self.get_logger().fatal(WORKER_DEAD)
         self._publish_status(DiagnosticStatus.ERROR, WORKER_DEAD)
+        self._diag_pub.wait_for_all_acked(Duration(seconds=2.0))
         self.exit_status.set_result(1)
 
     def _process(self, msg: Image | CompressedImage, received: float, max_pixels: int) -> None:
