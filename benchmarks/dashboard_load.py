@@ -34,6 +34,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from emotion_perception.ros.dashboard_node import DashboardNode
 from emotion_perception.ros.perception_node import PerceptionNode
+from emotion_perception.ros.spin_thread import SpinThread
 from emotion_perception.tools.video_publisher import VideoPublisher
 from emotion_perception.tools.video_source import default_clip_path
 
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     executor = MultiThreadedExecutor(num_threads=4)
     for node in nodes:
         executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinner = SpinThread(executor)
     results = []
     try:
         time.sleep(5.0)  # warm up: model loaded, first frames through
@@ -157,10 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             if child is not None:
                 child.wait(timeout=30)
     finally:
+        spinner.stop()
         for node in nodes:
-            executor.remove_node(node)
             node.destroy_node()
-        executor.shutdown(timeout_sec=5.0)
         rclpy.try_shutdown()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"seconds": args.seconds, "video_rate": args.rate, "results": results}, indent=2) + "\n")

@@ -54,6 +54,7 @@ from emotion_msgs.msg import EmotionReaction, EmotionReactionArray  # noqa: E402
 from emotion_perception.ros.image_conversion import image_to_bgr8, numpy_to_image  # noqa: E402
 from emotion_perception.ros.messages import reaction_to_msg, reactions_to_array  # noqa: E402
 from emotion_perception.ros.perception_node import CONFIG_KEYS, PARAMETERS  # noqa: E402
+from emotion_perception.ros.spin_thread import SpinThread  # noqa: E402
 from emotion_perception.tools.video_source import default_clip_path  # noqa: E402
 from emotion_perception.vision.classifier import PRECISIONS, ValenceClassifier  # noqa: E402
 from emotion_perception.vision.recognizer import EmotionRecognizer, RecognizerConfig  # noqa: E402
@@ -333,8 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     node = rclpy.create_node("perception_benchmark")
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    spinner = SpinThread(executor)
     overrides = {name: type(getattr(node_config(), name))(value) for name, value in (s.split("=") for s in args.set)}
     configs = {"defaults": replace(node_config(), **overrides),
                "every_frame": replace(node_config(), detect_every=1, classify_every=1)}
@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                       f" frames, p50 {result['latency_p50_ms']} ms, p95 {result['latency_p95_ms']} ms, "
                       f"node peak RSS {result['node_peak_rss_mb']:.0f} MB")
     finally:
-        executor.shutdown()
+        spinner.stop()
         node.destroy_node()
         rclpy.try_shutdown()
     report["machine"]["load_average_1min_at_end"] = os.getloadavg()[0]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from rclpy.executors import MultiThreadedExecutor  # noqa: E402 (after the DDS e
 
 from benchmarks.postgres_server import PostgresServer, server_or_skip  # noqa: E402 (after the DDS environment)
 from emotion_perception.ros.node_main import STOP_SIGNALS  # noqa: E402 (after the DDS environment)
+from emotion_perception.ros.spin_thread import SpinThread  # noqa: E402 (after the DDS environment)
 
 
 @pytest.fixture(autouse=True)
@@ -62,14 +62,12 @@ def ros_context() -> Iterator[Context]:
 def executor(ros_context: Context) -> Iterator[MultiThreadedExecutor]:
     """A multi-threaded executor spinning in a background thread; add nodes to it."""
     exe = MultiThreadedExecutor(num_threads=4, context=ros_context)
-    thread = threading.Thread(target=exe.spin, daemon=True)
-    thread.start()
+    spinner = SpinThread(exe)
     try:
         yield exe
     finally:
         nodes = list(exe.get_nodes())
-        exe.shutdown(timeout_sec=5.0)  # before the nodes go: a spinning executor may be using their entities
-        thread.join(timeout=5.0)
+        spinner.stop()  # before the nodes go: a spinning executor may be using their entities
         for node in nodes:
             node.destroy_node()
 

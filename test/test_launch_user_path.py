@@ -19,7 +19,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from itertools import pairwise
@@ -37,6 +36,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
+from emotion_perception.ros.spin_thread import SpinThread
 from emotion_perception.tools.video_source import VideoSource, default_clip_path
 
 NEED_ROS2 = ("launch tests need the `ros2` CLI and launch_ros: build them with `make setup` (from"
@@ -72,8 +72,7 @@ class Graph:
             self.reactions[prefix] = self._listen(EmotionReaction, f"{prefix}/human/reaction")
             self.verdicts[prefix] = self._listen(ActionFeedback, f"{prefix}/human/action_feedback")
             self.action_pubs[prefix] = self.node.create_publisher(RobotAction, f"{prefix}/robot/action", RELIABLE)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
+        self._spinner = SpinThread(self.executor)
 
     def _listen(self, kind: type, topic: str) -> list:
         received: list = []
@@ -81,10 +80,9 @@ class Graph:
         return received
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=5.0)
+        self._spinner.stop()
         self.node.destroy_node()
         self.context.try_shutdown()
-        self._thread.join(timeout=5.0)
 
 
 def _params_file(folder: Path) -> Path:

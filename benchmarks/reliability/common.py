@@ -30,6 +30,7 @@ from rclpy.subscription import Subscription
 
 from emotion_msgs.msg import EmotionReaction
 from emotion_perception.ros.fastdds_profile import profile_variable
+from emotion_perception.ros.spin_thread import SpinThread
 from emotion_perception.tools.polling import wait_for
 from emotion_perception.tools.strict_json import finite_or_none
 
@@ -355,14 +356,11 @@ class Driver:
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
         self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, name="driver_spin", daemon=True)
-        self._thread.start()
+        self._spinner = SpinThread(self.executor, name="driver_spin")
 
     def close(self) -> None:
-        self.executor.remove_node(self.node)
+        self._spinner.stop()
         self.node.destroy_node()
-        self.executor.shutdown(timeout_sec=5.0)
-        self._thread.join(timeout=5.0)
         self.context.try_shutdown()
 
 

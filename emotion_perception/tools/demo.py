@@ -51,6 +51,7 @@ from emotion_perception.ros.fastdds_profile import use_profile
 from emotion_perception.ros.messages import reaction_from_msg, stamp_to_ns
 from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.ros.perception_node import PerceptionNode
+from emotion_perception.ros.spin_thread import SpinThread
 from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
 from emotion_perception.tools.package_files import package_file
 from emotion_perception.tools.polling import wait_for
@@ -275,10 +276,10 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     sim_time = Parameter("use_sim_time", value=True)
     remap = ["--ros-args", "-r", f"image:={CAMERA_TOPIC}"]
     executor = MultiThreadedExecutor(num_threads=4, context=context)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
     nodes: list[Node] = []
     stats: list[dict] = []
     interrupted = False
+    spinner: SpinThread | None = None
     # The demo prints its own lines.
     for name in ("video_publisher", "perception_node", "action_feedback_node", "dashboard"):
         rclpy.logging.set_logger_level(name, rclpy.logging.LoggingSeverity.WARN)
@@ -312,7 +313,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
             executor.add_node(node)
         print(f"demo: {source.name}, {duration_s - options.start:.1f} s at {options.rate:g}x, actions at "
               + ", ".join(f"{t:.1f} s ({name})" for t, name in actions) + f"; writing to {out}/", flush=True)
-        spinner.start()
+        spinner = SpinThread(executor)
         try:
             while not video.finished.wait(timeout=0.2):
                 if not context.ok():
@@ -326,11 +327,10 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
             interrupted = True
             print("\ndemo: interrupted; writing what was recorded so far", flush=True)
     finally:
-        executor.shutdown(timeout_sec=5.0)
+        if spinner is not None:
+            spinner.stop()
         for node in nodes:
             node.destroy_node()
-        if spinner.is_alive():
-            spinner.join(timeout=5.0)
         snapshot = writer.close()
     plot = plot_timeline(recorder.timeline, out / "timeline.png", span_s=(options.start, duration_s),
                          title=f"{source.name}: valence over time, robot actions and verdicts")
