@@ -18,8 +18,6 @@ import time
 
 from rclpy.executors import Executor, ExternalShutdownException, ShutdownException
 
-WAIT_S = 0.1  # how long one wait may block: the most a stop waits for the loop to notice
-
 
 class SpinThread:
     """Spins ``executor`` on a daemon thread from construction until :meth:`stop`."""
@@ -33,9 +31,12 @@ class SpinThread:
     def _run(self) -> None:
         try:
             while not self._stopping.is_set() and self.executor.context.ok():
-                self.executor.spin_once(timeout_sec=WAIT_S)
+                self.executor.spin_once()
         except (ExternalShutdownException, ShutdownException):
-            pass  # the context or the executor was shut down meanwhile
+            pass  # the context (Ctrl-C) or the executor was shut down meanwhile
+        except Exception:
+            if self.executor.context.ok():
+                raise
 
     def is_alive(self) -> bool:
         """False once the loop has ended: stopped, shut down, or a callback raised (its traceback is printed)."""
@@ -45,6 +46,7 @@ class SpinThread:
         """End the loop, then shut the executor down; False if either took longer than ``timeout_sec``."""
         deadline = time.monotonic() + timeout_sec
         self._stopping.set()
+        self.executor.wake()  # ends the wait in progress
         self._thread.join(timeout=timeout_sec)
         # rclpy has no public call for the callbacks a MultiThreadedExecutor has queued; it keeps them here.
         queued = getattr(self.executor, "_futures", ())
