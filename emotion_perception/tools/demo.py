@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -322,6 +323,9 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                     raise RuntimeError("the executor stopped before the video ended (see the error above)")
             wait_for(lambda: len(recorder.timeline.verdicts) >= len(actions) - robot.remaining,
                      windows["response_end"] / options.rate + 1.0 + options.extra_wait, period=0.05)
+            # The last frames' reactions may still be in flight: let them reach the video and the session file
+            # (perception publishes each frame's per-face reactions before its array, which this counts).
+            _settle(lambda: recorder.reaction_frames)
             stats = _persistent_stats(recorder)
         except (KeyboardInterrupt, ExternalShutdownException):
             interrupted = True
@@ -359,6 +363,17 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     (out / "summary.json").write_text(json.dumps(finite_or_none(summary), indent=2) + "\n")
     _print_summary(summary)
     return summary
+
+
+def _settle(counts: Callable[[], object], quiet_s: float = 1.0, timeout_s: float = 10.0) -> None:
+    """Wait until ``counts()`` has not changed for ``quiet_s`` (at most ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = counts(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.05)
+        now = counts()
+        if now != last:
+            last, since = now, time.monotonic()
 
 
 def _persistent_stats(recorder: DemoRecorder) -> list[dict]:
