@@ -60,6 +60,10 @@ class Camera:
 
         return callback
 
+    def saw_status(self, level: bytes) -> bool:
+        """Whether a /diagnostics status of ``level`` has arrived."""
+        return any(a.status[0].level == level for a in list(self.diagnostics))
+
     def subscribe_debug(self) -> None:
         self.node.create_subscription(
             Image, "/perception_node/debug_image", self._keep(self.debug), qos_profile_sensor_data
@@ -289,14 +293,14 @@ def test_malformed_frames_are_counted_and_the_node_keeps_working(camera: Camera,
 
 
 def test_diagnostics_report_rates_and_levels(camera: Camera, node: PerceptionNode) -> None:
-    assert wait_for(lambda: any(a.status[0].level == DiagnosticStatus.WARN for a in camera.diagnostics), 5.0)
+    assert wait_for(lambda: camera.saw_status(DiagnosticStatus.WARN), 5.0)
     assert any("no input" in a.status[0].message for a in camera.diagnostics)
     frame = load("pexels_sad_030.jpg")
     camera.diagnostics.clear()
 
     def healthy() -> bool:
         camera.send(camera.image(frame))
-        return any(a.status[0].level == DiagnosticStatus.OK for a in camera.diagnostics)
+        return camera.saw_status(DiagnosticStatus.OK)
 
     assert wait_for(healthy, 10.0, period=0.0)
     ok = next(a.status[0] for a in camera.diagnostics if a.status[0].level == DiagnosticStatus.OK)
@@ -437,14 +441,14 @@ def test_a_dead_worker_reports_error_and_the_process_exits_1(camera: Camera) -> 
         assert process.wait_for_output("publishing /human/reaction"), process.output
         # Its first status (no input yet) shows that /diagnostics has matched: a loaded machine can match the
         # image topic first, and a status sent before the match is not delivered.
-        assert wait_for(lambda: any(a.status[0].level == DiagnosticStatus.WARN for a in camera.diagnostics), 60.0)
+        assert wait_for(lambda: camera.saw_status(DiagnosticStatus.WARN), 60.0)
         frame = camera.image(load("pexels_happy_330.jpg"))
         assert wait_for(lambda: camera.image_pub.publish(frame) or process.process.poll() is not None, 60.0, 0.5)
         assert process.finish() == 1, process.output
     finally:
         process.kill()
     assert "processing thread ended" in process.output
-    assert wait_for(lambda: any(a.status[0].level == DiagnosticStatus.ERROR for a in camera.diagnostics), 5.0)
+    assert wait_for(lambda: camera.saw_status(DiagnosticStatus.ERROR), 5.0)
 
 
 def test_an_opencv_older_than_yunet_needs_is_one_fatal_line() -> None:

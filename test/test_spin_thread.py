@@ -9,6 +9,7 @@ import time
 
 import pytest
 import rclpy
+from helpers import wait_for
 from rclpy.executors import MultiThreadedExecutor
 
 from emotion_perception.ros.spin_thread import SpinThread
@@ -55,10 +56,7 @@ def test_a_raising_callback_ends_the_loop(ros_context: object, monkeypatch: pyte
     executor.add_node(node)
     spinner = SpinThread(executor)
     try:
-        deadline = time.monotonic() + 10.0
-        while spinner.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not spinner.is_alive()  # what the demo watches to stop instead of waiting for ever
+        assert wait_for(lambda: not spinner.is_alive(), 10.0)  # what the demo watches to stop instead of waiting
         assert [str(e) for e in thread_errors] == ["a callback failed"]
     finally:
         spinner.stop()

@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -55,7 +54,7 @@ from emotion_perception.ros.perception_node import PerceptionNode
 from emotion_perception.ros.spin_thread import SpinThread
 from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
 from emotion_perception.tools.package_files import package_file
-from emotion_perception.tools.polling import wait_for
+from emotion_perception.tools.polling import wait_for, wait_until_steady
 from emotion_perception.tools.session.record import SessionRecorder, session_topics
 from emotion_perception.tools.strict_json import finite_or_none
 from emotion_perception.tools.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
@@ -325,7 +324,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                      windows["response_end"] / options.rate + 1.0 + options.extra_wait, period=0.05)
             # The last frames' reactions may still be in flight: let them reach the video and the session file
             # (perception publishes each frame's per-face reactions before its array, which this counts).
-            _settle(lambda: recorder.reaction_frames)
+            wait_until_steady(lambda: recorder.reaction_frames, quiet=1.0, timeout=10.0)
             stats = _persistent_stats(recorder)
         except (KeyboardInterrupt, ExternalShutdownException):
             interrupted = True
@@ -363,17 +362,6 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
     (out / "summary.json").write_text(json.dumps(finite_or_none(summary), indent=2) + "\n")
     _print_summary(summary)
     return summary
-
-
-def _settle(counts: Callable[[], object], quiet_s: float = 1.0, timeout_s: float = 10.0) -> None:
-    """Wait until ``counts()`` has not changed for ``quiet_s`` (at most ``timeout_s``)."""
-    deadline = time.monotonic() + timeout_s
-    last, since = counts(), time.monotonic()
-    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
-        time.sleep(0.05)
-        now = counts()
-        if now != last:
-            last, since = now, time.monotonic()
 
 
 def _persistent_stats(recorder: DemoRecorder) -> list[dict]:

@@ -16,3 +16,18 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, period: float
             return True
         time.sleep(period)
     return bool(predicate())
+
+
+def wait_until_steady(value: Callable[[], object], quiet: float = 1.0, timeout: float = 10.0,
+                      period: float = 0.05) -> bool:
+    """Poll ``value`` until it has not changed for ``quiet`` s (True) or ``timeout`` s have passed (False)."""
+    deadline = time.monotonic() + timeout
+    last, since = value(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(period)
+        now = value()
+        if now != last:
+            last, since = now, time.monotonic()
+    return True
