@@ -117,6 +117,15 @@ def test_detect_every_n_frames_reuses_tracked_boxes(recognizer: EmotionRecognize
     assert recognizer.times.detected
 
 
+def test_a_frame_of_another_size_is_searched_not_given_the_tracked_boxes(recognizer: EmotionRecognizer) -> None:
+    recognizer.configure(detect_every=3)
+    assert len(recognizer.run(load("pexels_sad_030.jpg"))) == 1
+    no_face = load("pexels_no_face.jpg")
+    assert no_face.shape != load("pexels_sad_030.jpg").shape
+    assert recognizer.run(no_face) == []
+    assert recognizer.times.detected
+
+
 def test_max_faces_keeps_the_best_scored(recognizer: EmotionRecognizer) -> None:
     recognizer.configure(max_faces=2)
     reactions = recognizer.run(load("pexels_five_faces.jpg"))

@@ -48,7 +48,7 @@ class RecognizerConfig:
 
     - ``detection_size``: longest side (px) of the downscaled copy the detector sees; 0 = full frame.
     - ``detect_every``: run the detector on every N-th frame; between, the tracked boxes are reused
-      (a frame with no face in view is always searched).
+      (a frame with no face in view, or of another size than the last, is always searched).
     - ``classify_every``: re-classify each face every N frames; between, its last (smoothed)
       probabilities are reported. New faces are classified at once; with both settings above 1,
       classification is moved off detection frames and spread over frames, so no frame does both.
@@ -119,6 +119,7 @@ class EmotionRecognizer:
         self.tracker = FaceTracker(max_missed=self.config.max_missed)
         self.times = StageTimes()
         self._frames = 0
+        self._shape: tuple[int, ...] = ()
 
     def configure(self, **changes: float) -> None:
         """Change settings of :class:`RecognizerConfig` in place (validated first)."""
@@ -149,7 +150,8 @@ class EmotionRecognizer:
         cfg = self.config
         start = time.perf_counter()
         tracks = self.tracker.visible()
-        detected = not tracks or self._frames % cfg.detect_every == 0
+        resized, self._shape = frame_bgr.shape != self._shape, frame_bgr.shape
+        detected = not tracks or resized or self._frames % cfg.detect_every == 0
         if detected:
             tracks = self.tracker.update(self.detect(frame_bgr))
         self._frames += 1
