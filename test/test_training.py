@@ -31,10 +31,13 @@ from emotion_perception.tools.crop_dataset import CropWriter
 from emotion_perception.vision.classifier import ValenceClassifier
 from emotion_perception.vision.detection import YuNetDetector
 from emotion_perception.vision.model import load_model
-from emotion_perception.vision.preprocessing import InputSpec, face_crop
+from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop
 from training import evaluate, quantize, train
+from training.augment import AugmentConfig, augmented_crop
+from training.crop_geometry import stored_face_landmarks
 from training.datasets import (
     DatasetError,
+    FaceSet,
     concat,
     deduplicate,
     pixel_hash,
@@ -361,6 +364,46 @@ def test_finetune_on_user_crops_reports_forgetting(trained_run, clip_csv: Path, 
     args.wise_ft = 1.5
     with pytest.raises(SystemExit, match="wise-ft"):
         train.main(args)
+
+
+def _rolled(face: np.ndarray, degrees: float) -> np.ndarray:
+    matrix = cv2.getRotationMatrix2D((face.shape[1] / 2, face.shape[0] / 2), degrees, 1.0)
+    return cv2.warpAffine(face, matrix, face.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_aligned_training_levels_each_stored_face_as_the_pipeline_levels_camera_faces() -> None:
+    frame = load("pexels_sad_030.jpg")
+    level = face_crop(frame, YuNetDetector().detect(frame)[0].box, InputSpec())  # 48x48 gray, as FER stores faces
+    faces = [level, _rolled(level, 15.0)]
+    data = FaceSet(faces, np.tile([1.0, 0.0, 0.0], (2, 1)), ["train"] * 2, [pixel_hash(f) for f in faces], "two")
+    data.landmarks = stored_face_landmarks(data)
+    rolls = [eye_roll(data.landmarks[h]) for h in data.hashes]
+    assert rolls[1] - rolls[0] == pytest.approx(-15.0, abs=4.0)
+
+    def gap(align: bool) -> float:
+        first, second = (train.FaceDataset(data, InputSpec(align=align), None, 0)[i][0].numpy() for i in (0, 1))
+        return float(np.abs(first - second).mean())
+
+    assert gap(align=True) < 0.5 * gap(align=False)
+    # Augmented crops turn about the level face: with no other randomness, a rolled copy gives the level crop.
+    still = AugmentConfig(shift=0, scale=0, rotate=0, flip=0, brightness=0, contrast=0, camera=0, erase=0)
+    crops = [augmented_crop(f, InputSpec(align=True), np.random.default_rng(0), still, eye_roll(data.landmarks[h]))
+             for f, h in zip(faces, data.hashes, strict=True)]
+    assert np.abs(crops[0].astype(float) - crops[1]).mean() < 0.5 * np.abs(level.astype(float) - faces[1]).mean()
+
+
+def test_align_train_caches_landmarks_and_writes_an_aligning_card(trained_run, clip_csv: Path, tmp_path: Path) -> None:
+    out, _, _ = trained_run
+    metrics = train.main(train.get_args_parser().parse_args([
+        "--finetune", str(out / "valence_model.pt"), "--data", str(clip_csv), "--align-train", "--rotate", "3",
+        "--output-dir", str(tmp_path / "aligned"), "--epochs", "1", "--batch-size", "8", "--workers", "0",
+        "--threads", "1", "--device", "cpu",
+    ]))
+    assert 0 <= metrics["test"]["macro_f1"] <= 1
+    with np.load(tmp_path / "aligned" / "landmarks.npz") as cache:
+        found, missed, shape = len(cache["hashes"]), len(cache["missed"]), cache["landmarks"].shape
+    assert shape == (found, 5, 2) and found > 0.9 * (found + missed)
+    assert load_model(tmp_path / "aligned" / "valence_model.pt")[1].input["align"] is True
 
 
 def test_evaluate_writes_metrics_and_plots(trained_run, clip_csv: Path, tmp_path: Path) -> None:

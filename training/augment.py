@@ -64,15 +64,23 @@ def photometric(cfg: AugmentConfig, size: int) -> v2.Transform:
     ])
 
 
-def augmented_crop(image: np.ndarray, spec: InputSpec, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    """One randomly sampled uint8 training crop of a stored face (whole image = the face's FER frame)."""
+def augmented_crop(image: np.ndarray, spec: InputSpec, rng: np.random.Generator, cfg: AugmentConfig,
+                   roll: float | None = None) -> np.ndarray:
+    """One randomly sampled uint8 training crop of a stored face (whole image = the face's FER frame).
+
+    ``roll`` (the face's :func:`eye_roll`, when aligned training knows it) levels the face first, as the
+    pipeline does; the random rotation is then about the level face."""
     height, width = image.shape[:2]
-    if cfg.rotate > 0:
-        angle = float(rng.uniform(-cfg.rotate, cfg.rotate))
-        matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), angle, 1.0)
-        image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
-    crop = face_crop(image, jitter_box(spec.full_frame_box(width, height), rng, cfg), spec)
+    angle = float(rng.uniform(-cfg.rotate, cfg.rotate)) if cfg.rotate > 0 else 0.0
+    box = spec.full_frame_box(width, height)
+    if roll is not None:
+        crop = face_crop(image, jitter_box(box, rng, cfg), spec, roll + angle)
+    else:
+        if angle:
+            matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), angle, 1.0)
+            image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)
+        crop = face_crop(image, jitter_box(box, rng, cfg), spec)
     if rng.random() < cfg.flip:
         crop = crop[:, ::-1]
     tensor = torch.from_numpy(np.ascontiguousarray(crop))

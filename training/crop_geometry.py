@@ -1,11 +1,13 @@
 # Copyright 2026 The emotion_perception Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Measure where YuNet puts its box on FER faces, to set ``InputSpec.scale``/``shift_*`` (the crop geometry).
+"""Where YuNet puts its box and landmarks on stored FER faces: the crop geometry and training-time alignment.
 
 Each 48x48 FER face is upsampled (a detector needs more than 48 px), padded on every side (so the
 box can extend past the FER frame), run through YuNet, and the best box is mapped back to FER
 pixels. The FER frame's side relative to the box's mean side is the crop ``scale`` that reproduces
-FER's tight crop from a YuNet box at run time; the centre offsets give ``shift_x``/``shift_y``::
+FER's tight crop from a YuNet box at run time; the centre offsets give ``shift_x``/``shift_y``. The same
+detection's five landmarks let ``train --align-train`` level each training face as the pipeline levels
+each camera face (``InputSpec.align``)::
 
     python -m training.crop_geometry --data ../shared/data/fer2013_ferplus.csv.gz --json runs/crop_geometry.json
 """
@@ -19,23 +21,56 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.vision.detection import YuNetDetector
+from emotion_perception.vision.detection import Detection, YuNetDetector
 
-from .datasets import read_fer_csv
+from .datasets import FaceSet, read_fer_csv
 from .relabel import ValenceMap
+
+
+def detect_stored_face(detector: YuNetDetector, face: np.ndarray, upsample: int = 4, pad: int = 64,
+                       border: int = cv2.BORDER_REPLICATE) -> Detection | None:
+    """YuNet's best face on a stored face (upsampled, padded), mapped back to the stored face's pixels."""
+    big = cv2.resize(face, (face.shape[1] * upsample, face.shape[0] * upsample), interpolation=cv2.INTER_CUBIC)
+    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, border, value=128)
+    found = detector.detect(big if big.ndim == 3 else cv2.cvtColor(big, cv2.COLOR_GRAY2BGR))
+    if not found:
+        return None
+    best = max(found, key=lambda d: d.score)
+    x, y, w, h = best.box
+    return Detection(((x - pad) / upsample, (y - pad) / upsample, w / upsample, h / upsample), best.score,
+                     tuple(((px - pad) / upsample, (py - pad) / upsample) for px, py in best.landmarks))
+
+
+def stored_face_landmarks(faces: FaceSet, cache: Path | None = None) -> dict[str, np.ndarray]:
+    """YuNet's five landmarks (5, 2) of each stored face found, keyed by pixel hash; ``cache`` is an ``.npz``
+    read for the hashes it holds and rewritten with the new ones (a face YuNet misses has no entry)."""
+    known: dict[str, np.ndarray] = {}
+    missed: set[str] = set()
+    if cache is not None and cache.exists():
+        with np.load(cache) as stored:
+            known = dict(zip(stored["hashes"].tolist(), stored["landmarks"], strict=True))
+            missed = set(stored["missed"].tolist())
+    todo = [i for i, h in enumerate(faces.hashes) if h not in known and h not in missed]
+    if todo:
+        detector = YuNetDetector(input_size=0, score_threshold=0.5)
+        for i in todo:
+            found = detect_stored_face(detector, faces.images[i])
+            if found is None or len(found.landmarks) < 2:
+                missed.add(faces.hashes[i])
+            else:
+                known[faces.hashes[i]] = np.asarray(found.landmarks, np.float32)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cache, hashes=np.asarray(list(known), dtype=str),
+                     landmarks=np.asarray(list(known.values()), np.float32).reshape(-1, 5, 2),
+                     missed=np.asarray(sorted(missed), dtype=str))
+    return {h: known[h] for h in faces.hashes if h in known}
 
 
 def measure(faces: list[np.ndarray], upsample: int, pad: int, border: int) -> dict:
     detector = YuNetDetector(input_size=0, score_threshold=0.5)
-    boxes = []
-    for face in faces:
-        big = cv2.resize(face, (face.shape[1] * upsample, face.shape[0] * upsample), interpolation=cv2.INTER_CUBIC)
-        big = cv2.copyMakeBorder(big, pad, pad, pad, pad, border, value=128)
-        found = detector.detect(cv2.cvtColor(big, cv2.COLOR_GRAY2BGR))
-        if found:
-            best = max(found, key=lambda d: d.score)
-            x, y, w, h = best.box
-            boxes.append(((x - pad) / upsample, (y - pad) / upsample, w / upsample, h / upsample))
+    found = [detect_stored_face(detector, face, upsample, pad, border) for face in faces]
+    boxes = [d.box for d in found if d is not None]
     b = np.asarray(boxes)
     x, y, w, h = b.T
     side = (w + h) / 2

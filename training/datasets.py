@@ -40,7 +40,9 @@ class DatasetError(ValueError):
 
 @dataclass
 class FaceSet:
-    """Labelled faces: ``images[i]`` uint8 (H, W) or (H, W, 3); ``targets[i]`` sums to 1 over CLASS_NAMES."""
+    """Labelled faces: ``images[i]`` uint8 (H, W) or (H, W, 3); ``targets[i]`` sums to 1 over CLASS_NAMES.
+
+    ``landmarks`` maps a face's pixel hash to the detector's five points on it, where known."""
 
     images: list[np.ndarray]
     targets: np.ndarray
@@ -48,6 +50,7 @@ class FaceSet:
     hashes: np.ndarray
     source: str
     dropped: Counter = field(default_factory=Counter)
+    landmarks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.targets = np.asarray(self.targets, np.float32).reshape(-1, len(CLASS_NAMES))
@@ -66,7 +69,7 @@ class FaceSet:
     def subset(self, index: np.ndarray) -> FaceSet:
         index = np.asarray(index, dtype=np.int64)
         return FaceSet([self.images[i] for i in index], self.targets[index], self.splits[index],
-                       self.hashes[index], self.source, Counter(self.dropped))
+                       self.hashes[index], self.source, Counter(self.dropped), self.landmarks)
 
     def split(self, name: str) -> FaceSet:
         return self.subset(np.flatnonzero(self.splits == name))
@@ -86,8 +89,10 @@ class FaceSet:
 
 def concat(sets: list[FaceSet]) -> FaceSet:
     dropped: Counter = Counter()
+    landmarks: dict[str, np.ndarray] = {}
     for s in sets:
         dropped.update(s.dropped)
+        landmarks.update(s.landmarks)
     return FaceSet(
         [im for s in sets for im in s.images],
         np.concatenate([s.targets for s in sets]) if sets else np.zeros((0, 3)),
@@ -95,6 +100,7 @@ def concat(sets: list[FaceSet]) -> FaceSet:
         np.concatenate([s.hashes for s in sets]) if sets else np.zeros(0, object),
         " + ".join(s.source for s in sets),
         dropped,
+        landmarks,
     )
 
 

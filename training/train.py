@@ -39,10 +39,11 @@ from emotion_perception.reaction import CLASS_NAMES
 from emotion_perception.vision.classifier import mirror_average
 from emotion_perception.vision.model import MODEL_FILENAME, ModelCard, build_model, card_path, load_card, load_model
 from emotion_perception.vision.model_card import int8_onnx_path
-from emotion_perception.vision.preprocessing import InputSpec, normalise, preprocess_faces
+from emotion_perception.vision.preprocessing import InputSpec, eye_roll, normalise, preprocess_faces
 
 from . import distributed
 from .augment import AugmentConfig, augmented_crop
+from .crop_geometry import stored_face_landmarks
 from .datasets import FaceSet, concat, deduplicate, read_dataset, stratified_group_folds
 from .export import export_onnx, export_onnx_int8, export_torchscript
 from .metrics import classification_report, fit_temperature, reliability_bins, softmax
@@ -78,6 +79,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     model.add_argument("--dropout", default=0.3, type=float)
     model.add_argument("--size", default=InputSpec.size, type=int, help="input side in pixels")
     model.add_argument("--crop-scale", default=InputSpec.scale, type=float, help="crop side / mean box side")
+    model.add_argument("--align-train", action="store_true",
+                       help="level every face with YuNet's landmarks in training and evaluation, as the pipeline does "
+                            "(the card's input.align); landmarks are cached beside the run in landmarks.npz")
     model.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=True,
                        help="average each face with its mirror image at evaluation and in the card")
     optim = parser.add_argument_group("optimisation")
@@ -88,6 +92,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     optim.add_argument("--warmup-epochs", default=2, type=int)
     optim.add_argument("--patience", default=10, type=int, help="early stopping: epochs without val macro-F1 gain")
     optim.add_argument("--balance", default="loss", choices=["loss", "none"], help="class-weighted loss or none")
+    optim.add_argument("--rotate", default=AugmentConfig.rotate, type=float,
+                       help="max random rotation in degrees (about the level face with --align-train)")
     optim.add_argument("--camera-aug", default=AugmentConfig.camera, type=float,
                        help="probability of a camera-like degradation per training crop")
     run = parser.add_argument_group("run")
@@ -119,7 +125,8 @@ class FaceDataset(Dataset):
     """Faces → (tensor, soft target); training samples go through ``augmented_crop``, others through
     ``preprocess_faces`` on the whole stored face — the perception node's function. A key is an index
     or ``(epoch, index)``; a sample's augmentation (its numpy and its torch draws) is seeded from
-    (seed, epoch, index), so it is the same whichever process or loader worker loads it."""
+    (seed, epoch, index), so it is the same whichever process or loader worker loads it. With
+    ``spec.align``, a face whose landmarks the set holds is levelled, as the pipeline levels camera faces."""
 
     def __init__(self, faces: FaceSet, spec: InputSpec, augment: AugmentConfig | None, seed: int) -> None:
         self.faces = faces
@@ -133,14 +140,16 @@ class FaceDataset(Dataset):
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, index = key if isinstance(key, tuple) else (0, key)
         image = self.faces.images[index]
+        marks = self.faces.landmarks.get(self.faces.hashes[index]) if self.spec.align else None
         if self.augment is None:
             height, width = image.shape[:2]
-            tensor = preprocess_faces(image, [self.spec.full_frame_box(width, height)], self.spec)[0]
+            tensor = preprocess_faces(image, [self.spec.full_frame_box(width, height)], self.spec,
+                                      None if marks is None else [marks])[0]
         else:
             rng = np.random.default_rng((self.seed, epoch, index))
             with torch.random.fork_rng(devices=[]):  # the process's own stream (dropout) stays untouched
                 torch.manual_seed(int(rng.integers(2**63)))
-                crop = augmented_crop(image, self.spec, rng, self.augment)
+                crop = augmented_crop(image, self.spec, rng, self.augment, None if marks is None else eye_roll(marks))
             tensor = normalise(crop[None], self.spec)[0]
         return torch.from_numpy(tensor), torch.from_numpy(self.faces.targets[index])
 
@@ -151,7 +160,7 @@ def make_loader(faces: FaceSet, spec: InputSpec, args: argparse.Namespace, train
 
     Loader workers start once per fit from a fork server: forking the training process itself, whose
     gloo, OpenMP and OpenCV threads may hold a lock at that instant, hung a 2-process CI run."""
-    augment = AugmentConfig(camera=args.camera_aug) if train else None
+    augment = AugmentConfig(camera=args.camera_aug, rotate=args.rotate) if train else None
     return DataLoader(
         FaceDataset(faces, spec, augment, seed),
         batch_size=distributed.local_batch(args.batch_size) if train else 512,
@@ -339,6 +348,10 @@ def load_data(args: argparse.Namespace, vmap: ValenceMap) -> FaceSet:
     if args.max_per_split:
         keep = np.concatenate([np.flatnonzero(data.splits == s)[: args.max_per_split] for s in set(data.splits)])
         data = data.subset(np.sort(keep))
+    if args.align_train:
+        cache = args.output_dir / "landmarks.npz" if distributed.is_main() else None
+        data.landmarks = stored_face_landmarks(data, cache)
+        print(f"landmarks: {len(data.landmarks)} of {len(data)} faces found by YuNet", flush=True)
     return data
 
 
@@ -440,12 +453,14 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     vmap = ValenceMap.load(args.valence_map)
     base_card = ModelCard(arch_kwargs={"widths": list(args.widths), "dropout": args.dropout},
-                          input=InputSpec(size=args.size, scale=args.crop_scale).to_dict())
+                          input=InputSpec(size=args.size, scale=args.crop_scale, align=args.align_train).to_dict())
     start_model = None
     if args.finetune is not None:
         start_model, base_card = load_model(args.finetune)
         if args.reference_data is None and base_card.training_data.get("test_data"):
             args.reference_data = Path(base_card.training_data["test_data"])
+        if args.align_train:
+            base_card.input = {**base_card.input, "align": True}
     if not 0 < args.wise_ft <= 1 or (args.wise_ft < 1 and start_model is None):
         raise SystemExit(f"--wise-ft must be in (0, 1], and under 1 only with --finetune; got {args.wise_ft}")
     if args.test_only:
