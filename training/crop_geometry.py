@@ -27,6 +27,11 @@ from .datasets import FaceSet, read_fer_csv
 from .relabel import ValenceMap
 
 
+def stored_face_detector() -> YuNetDetector:
+    """YuNet as both uses here run it: on the whole upscaled face (no downscaled copy), score >= 0.5."""
+    return YuNetDetector(input_size=0, score_threshold=0.5)
+
+
 def detect_stored_face(detector: YuNetDetector, face: np.ndarray, upsample: int = 4, pad: int = 64,
                        border: int = cv2.BORDER_REPLICATE) -> Detection | None:
     """YuNet's best face on a stored face (upsampled, padded), mapped back to the stored face's pixels."""
@@ -52,7 +57,7 @@ def stored_face_landmarks(faces: FaceSet, cache: Path | None = None) -> dict[str
             missed = set(stored["missed"].tolist())
     todo = [i for i, h in enumerate(faces.hashes) if h not in known and h not in missed]
     if todo:
-        detector = YuNetDetector(input_size=0, score_threshold=0.5)
+        detector = stored_face_detector()
         for i in todo:
             found = detect_stored_face(detector, faces.images[i])
             if found is None or len(found.landmarks) < 2:
@@ -68,7 +73,7 @@ def stored_face_landmarks(faces: FaceSet, cache: Path | None = None) -> dict[str
 
 
 def measure(faces: list[np.ndarray], upsample: int, pad: int, border: int) -> dict:
-    detector = YuNetDetector(input_size=0, score_threshold=0.5)
+    detector = stored_face_detector()
     found = [detect_stored_face(detector, face, upsample, pad, border) for face in faces]
     boxes = [d.box for d in found if d is not None]
     b = np.asarray(boxes)
