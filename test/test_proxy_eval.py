@@ -18,6 +18,8 @@ from emotion_perception.vision.recognizer import EmotionRecognizer
 from training.datasets import FaceSet
 from training.proxy_eval import (
     CROP_KINDS,
+    EnsembleClassifier,
+    Variant,
     camera_scene,
     decide,
     fit_bias,
@@ -105,3 +107,21 @@ def test_class_bias_shifts_the_decision_as_a_prior(tmp_path: Path) -> None:
     card["class_bias"] = [1.0, 0.0]
     with pytest.raises(ValueError, match="class_bias"):
         ModelCard.from_json(json.dumps(card))
+
+
+def test_an_ensemble_serves_the_mean_of_its_members_calibrated_probabilities(tmp_path: Path) -> None:
+    other = tmp_path / "hotter.pt"
+    for suffix in (".pt", ".onnx", ".int8.onnx"):
+        (tmp_path / f"hotter{suffix}").write_bytes(Path(DEFAULT_MODEL_PATH).with_suffix(suffix).read_bytes())
+    card = json.loads(Path(DEFAULT_MODEL_PATH).with_suffix(".json").read_text())
+    card["temperature"] *= 3  # the same weights, calibrated differently: a member's own temperature counts
+    other.with_suffix(".json").write_text(json.dumps(card))
+    variant = Variant.parse(f"pair:model={DEFAULT_MODEL_PATH}+{other},bias=0/0/0")
+    assert (variant.model, variant.members) == (Path(DEFAULT_MODEL_PATH), (other,))
+    ensemble = EnsembleClassifier([variant.model, *variant.members], threads=1, mirror=None, precision="auto")
+    ensemble.class_bias = np.zeros(3, np.float32)
+    batch = np.random.default_rng(2).normal(0, 1, (5, 1, 48, 48)).astype(np.float32)
+    members = [ValenceClassifier(path, class_bias=[0, 0, 0], threads=1).predict_batch(batch)
+               for path in (DEFAULT_MODEL_PATH, other)]
+    assert not np.allclose(*members, atol=1e-3)
+    np.testing.assert_allclose(ensemble.predict_batch(batch), np.mean(members, axis=0), rtol=1e-4, atol=1e-6)

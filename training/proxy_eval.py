@@ -14,7 +14,8 @@ We have no labelled camera set, so three proxies stand in for one:
   decision rule may be fitted on (never the clip, never a test split);
 * FER PrivateTest itself on both label protocols (FER+ majority, original FER2013 labels).
 
-Variants are ``NAME[:key=value,...]`` with keys ``model`` (a .pt with its card), ``mirror`` (0/1),
+Variants are ``NAME[:key=value,...]`` with keys ``model`` (a .pt with its card; ``a.pt+b.pt`` averages the
+calibrated probabilities of several models, :class:`EnsembleClassifier`), ``mirror`` (0/1),
 ``scale`` (crop side / box side), ``align`` (0/1: level the eyes with YuNet's landmarks) and ``bias``
 (``fit`` = fit the per-class prior correction on the PublicTest camera proxy; ``card``; or three
 numbers ``neg/neu/pos``)::
@@ -63,6 +64,7 @@ class Variant:
 
     name: str
     model: Path = DEFAULT_MODEL_PATH
+    members: tuple[Path, ...] = ()  #: more models whose calibrated probabilities are averaged with ``model``'s
     mirror: bool | None = None  #: None = the card's
     scale: float | None = None  #: crop side / box side; None = the card's
     align: bool | None = None  #: level the eyes with YuNet's landmarks; None = the card's
@@ -78,9 +80,36 @@ class Variant:
             if not sep or key not in ("model", "mirror", "scale", "align", "bias", "precision"):
                 raise argparse.ArgumentTypeError(
                     f"variant option {item!r}: expected model|mirror|scale|align|bias|precision=VALUE")
-            values[key] = (Path(value) if key == "model" else value not in ("0", "false", "off")
-                           if key in ("mirror", "align") else float(value) if key == "scale" else value)
+            if key == "model":
+                first, *more = value.split("+")
+                values["model"], values["members"] = Path(first), tuple(map(Path, more))
+                continue
+            values[key] = (value not in ("0", "false", "off") if key in ("mirror", "align")
+                           else float(value) if key == "scale" else value)
         return cls(name=name, **values)
+
+
+class EnsembleClassifier(ValenceClassifier):
+    """The mean of several models' calibrated probabilities, served like one :class:`ValenceClassifier`.
+
+    Every member sees the first model's crop (its card's input spec); each applies its own temperature and
+    mirror averaging; the ensemble's temperature is 1 and its class bias the first card's (or the given one).
+    """
+
+    def __init__(self, paths: list[Path], threads: int, mirror: bool | None, precision: str) -> None:
+        self.members = [ValenceClassifier(path, threads=threads, mirror=mirror, precision=precision)
+                        for path in paths]
+        first = self.members[0]
+        for path, member in zip(paths[1:], self.members[1:], strict=True):
+            if (member.spec.size, member.spec.grayscale) != (first.spec.size, first.spec.grayscale):
+                raise ValueError(f"{path}: input {member.spec.size} px gray={member.spec.grayscale} differs from "
+                                 f"{paths[0]}'s")
+        self.card, self.spec, self.class_bias = first.card, first.spec, first.class_bias
+        self.tta_flip, self.precision, self.temperature = first.tta_flip, first.precision, 1.0
+
+    def logits_batch(self, batch: np.ndarray) -> np.ndarray:
+        probabilities = [softmax(m.logits_batch(batch) / m.temperature) for m in self.members]
+        return np.log(np.mean(probabilities, axis=0)).astype(np.float32)
 
 
 def camera_scene(face: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
@@ -302,8 +331,10 @@ def fer_log_probs(classifier: ValenceClassifier, faces: FaceSet) -> np.ndarray:
 
 def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[str, FaceSet], cached: dict,
                      args: argparse.Namespace) -> dict:
-    classifier = ValenceClassifier(variant.model, threads=args.threads, mirror=variant.mirror,
-                                   precision=variant.precision)
+    classifier = (EnsembleClassifier([variant.model, *variant.members], args.threads, variant.mirror,
+                                     variant.precision) if variant.members else
+                  ValenceClassifier(variant.model, threads=args.threads, mirror=variant.mirror,
+                                    precision=variant.precision))
     if variant.scale is not None:
         classifier.spec = dataclasses.replace(classifier.spec, scale=variant.scale)
     if variant.align is not None:
@@ -328,7 +359,8 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
         fer[name] = scores(labels[split], predictions)
     test_predictions = decide(log_probs["test"], bias)
     return {
-        "variant": dataclasses.asdict(variant) | {"model": str(variant.model)},
+        "variant": dataclasses.asdict(variant) | {"model": str(variant.model),
+                                                   "members": [str(m) for m in variant.members]},
         "class_bias": [round(float(b), 3) for b in bias],
         "tta_flip": classifier.tta_flip,
         "precision": classifier.precision,
@@ -434,6 +466,8 @@ def main(argv: list[str] | None = None) -> dict:
         chosen = next((v for v in variants if v.name == args.adopt), None)
         if chosen is None:
             raise SystemExit(f"--adopt {args.adopt}: no such variant (have {[v.name for v in variants]})")
+        if chosen.members:
+            raise SystemExit(f"--adopt {args.adopt}: an ensemble has no single card to adopt it into")
         print(f"adopted {chosen.name} into {adopt(chosen, results[chosen.name])}")
     return output
 
