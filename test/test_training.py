@@ -30,7 +30,7 @@ from helpers import ROOT, load
 from emotion_perception.tools.crop_dataset import CropWriter
 from emotion_perception.vision.classifier import ValenceClassifier
 from emotion_perception.vision.detection import YuNetDetector
-from emotion_perception.vision.model import load_model
+from emotion_perception.vision.model import MobileNetV2Valence, load_model
 from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop
 from training import evaluate, quantize, train
 from training.augment import AugmentConfig, augmented_crop
@@ -46,6 +46,8 @@ from training.datasets import (
     read_image_folder,
     stratified_group_folds,
 )
+from training.distill import Teacher
+from training.pretrained import imagenet_weights_path, load_imagenet
 from training.relabel import FER2013_NAMES, FERPLUS_COLUMNS, ValenceMap
 
 DATA_DIR = Path(os.environ.get("EMOTION_PERCEPTION_DATA", ROOT.parent / "shared" / "data"))
@@ -404,6 +406,69 @@ def test_align_train_caches_landmarks_and_writes_an_aligning_card(trained_run, c
         found, missed, shape = len(cache["hashes"]), len(cache["missed"]), cache["landmarks"].shape
     assert shape == (found, 5, 2) and found > 0.9 * (found + missed)
     assert load_model(tmp_path / "aligned" / "valence_model.pt")[1].input["align"] is True
+
+
+def test_imagenet_weights_fill_a_gray_mobilenet() -> None:
+    model = MobileNetV2Valence(in_channels=1)
+    imagenet = torch.load(imagenet_weights_path(), map_location="cpu", weights_only=True)
+    assert load_imagenet(model) == sum(k.startswith("features.") for k in imagenet)
+    # A gray image through the summed filters = its three-channel copy through ImageNet's RGB filters.
+    torch.testing.assert_close(model.features[0][0].weight, imagenet["features.0.0.weight"].sum(1, keepdim=True))
+    torch.testing.assert_close(model.features[18][0].weight, imagenet["features.18.0.weight"])
+    with pytest.raises(SystemExit, match="--arch MobileNetV2"):
+        train.main(train.get_args_parser().parse_args(["--data", "unused.csv", "--pretrained"]))
+
+
+@pytest.fixture(scope="module")
+def mobilenet_run(clip_csv: Path, tmp_path_factory) -> Path:
+    """A short ImageNet-initialised MobileNetV2 run on 64x64 faces (the capacity lever and a teacher)."""
+    out = tmp_path_factory.mktemp("mobilenet")
+    train.main(run_args(clip_csv, out, 2, "--arch", "MobileNetV2", "--pretrained", "--size", "64", "--folds", "0",
+                        "--lr", "1e-3"))
+    return out / "valence_model.pt"
+
+
+def test_a_mobilenet_trains_exports_and_serves_at_its_own_input_size(mobilenet_run: Path) -> None:
+    model, card = load_model(mobilenet_run)
+    assert card.architecture == "MobileNetV2" and card.spec.size == 64 and "ImageNet" in card.notes
+    probe = torch.randn(2, 1, 64, 64)
+    with torch.inference_mode():
+        eager = model(probe).numpy()
+    session = ort.InferenceSession(str(mobilenet_run.with_suffix(".onnx")), providers=["CPUExecutionProvider"])
+    assert np.allclose(session.run(None, {"input": probe.numpy()})[0], eager, atol=1e-4)
+    classifier = ValenceClassifier(mobilenet_run)
+    assert classifier.precision == "int8" and not classifier.uses_torch
+    frame = load("pexels_happy_330.jpg")
+    detection = YuNetDetector().detect(frame)[0]
+    probabilities = classifier.predict(frame, [detection.box], [detection.landmarks])
+    assert probabilities.shape == (1, 3) and probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_distillation_mixes_the_teachers_calibrated_probabilities_into_the_targets(
+        mobilenet_run: Path, clip_csv: Path, tmp_path: Path) -> None:
+    teacher = Teacher(mobilenet_run, InputSpec(), torch.device("cpu"))  # a 48 px student, a 64 px teacher
+    faces = read_fer_csv(clip_csv, ValenceMap.load(), "auto", "soft").split("test")
+    images = torch.from_numpy(train.preprocessed(faces, InputSpec()))
+    labels = torch.from_numpy(faces.targets)
+    taught = teacher.probabilities(images)
+    torch.testing.assert_close(taught.sum(dim=1), torch.ones(len(faces)))
+    assert not torch.allclose(taught, labels, atol=0.05)
+    torch.testing.assert_close(teacher.targets(images, labels, 0.0), labels)
+    torch.testing.assert_close(teacher.targets(images, labels, 0.25), 0.75 * labels + 0.25 * taught)
+    # The teacher sees the student's face at its own side: as served at 64 px, up to the two resamplings.
+    served = ValenceClassifier(mobilenet_run, mirror=False, class_bias=(0, 0, 0), precision="fp32")
+    native = torch.from_numpy(served.predict_batch(train.preprocessed(faces, served.spec)))
+    assert (native.argmax(1) == taught.argmax(1)).float().mean() >= 0.9
+    assert (native - taught).abs().mean() < 0.05
+    with pytest.raises(SystemExit, match="align"):
+        Teacher(mobilenet_run, InputSpec(align=True), torch.device("cpu"))
+
+    metrics = train.main(run_args(clip_csv, tmp_path / "student", 1, "--teacher", str(mobilenet_run),
+                                  "--distill", "1", "--folds", "0"))
+    assert 0 <= metrics["test"]["macro_f1"] <= 1
+    assert f"distilled from {mobilenet_run}" in load_model(tmp_path / "student" / "valence_model.pt")[1].notes
+    with pytest.raises(SystemExit, match="--distill"):
+        train.main(run_args(clip_csv, tmp_path / "bad", 1, "--teacher", str(mobilenet_run), "--distill", "0"))
 
 
 def test_evaluate_writes_metrics_and_plots(trained_run, clip_csv: Path, tmp_path: Path) -> None:

