@@ -406,6 +406,15 @@ def test_align_train_caches_landmarks_and_writes_an_aligning_card(trained_run, c
         found, missed, shape = len(cache["hashes"]), len(cache["missed"]), cache["landmarks"].shape
     assert shape == (found, 5, 2) and found > 0.9 * (found + missed)
     assert load_model(tmp_path / "aligned" / "valence_model.pt")[1].input["align"] is True
+    # quantize calibrates an aligning card on levelled faces, as the run did: the same int8 export.
+    model = tmp_path / "requantized" / "valence_model.pt"
+    model.parent.mkdir()
+    for suffix in (".pt", ".json", ".onnx"):
+        shutil.copy(tmp_path / "aligned" / f"valence_model{suffix}", model.with_suffix(suffix))
+    quantize.main(["--model", str(model), "--data", str(clip_csv), "--landmarks",
+                   str(tmp_path / "aligned" / "landmarks.npz")])
+    assert (model.parent / "valence_model.int8.onnx").read_bytes() == (
+        tmp_path / "aligned" / "valence_model.int8.onnx").read_bytes()
 
 
 def test_imagenet_weights_fill_a_gray_mobilenet() -> None:

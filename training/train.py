@@ -627,13 +627,17 @@ def _card_metrics(metrics: dict, eval_name: str) -> dict:
     return out
 
 
+def sample_index(count: int, limit: int = 0, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a random ``limit`` of ``count`` items (all of them when ``limit`` is 0 or larger)."""
+    if 0 < limit < count:
+        return np.sort(np.random.default_rng(seed).choice(count, limit, replace=False))
+    return np.arange(count)
+
+
 def preprocessed(faces: FaceSet, spec: InputSpec, limit: int = 0, seed: int = 0) -> np.ndarray:
-    """``faces`` (a random ``limit`` of them when set) as the classifier's input batch, unaugmented."""
+    """``faces`` (``sample_index``'s ``limit`` of them when set) as the classifier's input batch, unaugmented."""
     dataset = FaceDataset(faces, spec, None, seed)
-    chosen = np.arange(len(faces))
-    if 0 < limit < len(faces):
-        chosen = np.sort(np.random.default_rng(seed).choice(len(faces), limit, replace=False))
-    return np.stack([dataset[int(i)][0].numpy() for i in chosen])
+    return np.stack([dataset[int(i)][0].numpy() for i in sample_index(len(faces), limit, seed)])
 
 
 def save_run(model, card, metrics, raw, calibrated, logits, labels, output_dir: Path,
