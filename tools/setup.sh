@@ -41,12 +41,14 @@ else
        NR == FNR { override[key($0)] = 1; print; next }
        !(key($0) in override) { print }' "constraints-$distro.txt" constraints.txt > "$constraints"
 fi
-req_hash=$(hash_of requirements.txt "requirements-$distro.txt" "$constraints" tools/fix_ament_cmake_paths.py)
+req_hash=$(hash_of requirements.txt "requirements-$distro.txt" requirements-nodeps.txt "$constraints" \
+  tools/fix_ament_cmake_paths.py)
 if [ "$(cat "$venv/.requirements.sha" 2>/dev/null)" != "$req_hash" ]; then
   echo "setup: installing pinned requirements into $venv (first run: a few minutes)"
   pip=("$venv/bin/python" -m pip install -qq --disable-pip-version-check -c "$constraints")
   "${pip[@]}" setuptools
   "${pip[@]}" -r requirements.txt -r "requirements-$distro.txt"
+  "${pip[@]}" --no-deps -r requirements-nodeps.txt
   "$venv/bin/python" tools/fix_ament_cmake_paths.py
   echo "$req_hash" > "$venv/.requirements.sha"
 fi
