@@ -113,6 +113,14 @@ class PerceptionNode(Node):
     def __init__(self, **kwargs: object) -> None:
         require_opencv()
         super().__init__("perception_node", **kwargs)
+        try:
+            self._setup()
+        except BaseException:
+            # Destroyed here, not by rclpy's shutdown, which would call destroy_node() on the half-built node.
+            super().destroy_node()
+            raise
+
+    def _setup(self) -> None:
         for name, (default, *_) in PARAMETERS.items():
             descriptor = parameter_descriptor(name, PARAMETERS[name], CONSTRAINTS.get(name, ""))
             self.declare_parameter(name, default, descriptor)
