@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import nn
 
 from emotion_perception.reaction import CLASS_NAMES
@@ -100,6 +99,8 @@ class MobileNetV2Valence(nn.Module):
 
     def __init__(self, in_channels: int = 1, num_classes: int = len(CLASS_NAMES), dropout: float = 0.2) -> None:
         super().__init__()
+        import torchvision  # here: the shipped ValenceNet needs none of its ~1 s import
+
         self.features = torchvision.models.mobilenet_v2().features
         if in_channels != 3:
             first = self.features[0][0]
