@@ -38,7 +38,7 @@ from emotion_perception.ros.messages import (
     timed_reaction_from_msg,
     verdict_to_msg,
 )
-from emotion_perception.ros.node_main import run_node
+from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 
 NODE_NAME = "action_feedback_node"
@@ -101,11 +101,7 @@ class ActionFeedbackNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        try:
-            self._setup()
-        except BaseException:
-            super().destroy_node()
-            raise
+        set_up_or_destroy(self._setup, super().destroy_node)
 
     def _setup(self) -> None:
         for name, spec in PARAMETERS.items():

@@ -48,7 +48,7 @@ from emotion_perception.dashboard.state import (
 from emotion_perception.feedback.rule import NS_PER_S, Verdict
 from emotion_perception.ros.image_conversion import ImageConversionError, image_to_bgr8
 from emotion_perception.ros.messages import stamp_to_ns
-from emotion_perception.ros.node_main import run_node
+from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 
 NODE_NAME = "dashboard"
@@ -111,11 +111,7 @@ class DashboardNode(Node):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(NODE_NAME, **kwargs)
         self.server: DashboardServer | None = None
-        try:
-            self._setup()
-        except BaseException:
-            self.destroy_node()
-            raise
+        set_up_or_destroy(self._setup, self.destroy_node)
 
     def _setup(self) -> None:
         for name, spec in PARAMETERS.items():

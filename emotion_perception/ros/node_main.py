@@ -26,6 +26,19 @@ def _ignore(signum: int, frame: object) -> None:
     """Python's part of a stop signal: nothing (rclpy's handler, which runs first, ends the spin)."""
 
 
+def set_up_or_destroy(setup: Callable[[], None], destroy: Callable[[], None]) -> None:
+    """Finish a node's construction with ``setup``; if it raises, ``destroy`` the node at once and re-raise.
+
+    Otherwise the half-built node stays in its context until garbage collection, and rclpy's shutdown calls
+    its ``destroy_node()``, which may need what ``setup`` never made: a traceback after the FATAL line.
+    """
+    try:
+        setup()
+    except BaseException:
+        destroy()
+        raise
+
+
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None,
              startup_errors: tuple[type[BaseException], ...] = ()) -> int:
     """Create the node with ``make_node`` and spin it until a stop signal, or until its ``exit_status``.

@@ -45,7 +45,7 @@ from emotion_perception.ros.image_conversion import (
     numpy_to_image,
 )
 from emotion_perception.ros.messages import reaction_to_msg, reactions_to_array
-from emotion_perception.ros.node_main import run_node
+from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
@@ -113,12 +113,7 @@ class PerceptionNode(Node):
     def __init__(self, **kwargs: object) -> None:
         require_opencv()
         super().__init__("perception_node", **kwargs)
-        try:
-            self._setup()
-        except BaseException:
-            # Destroyed here, not by rclpy's shutdown, which would call destroy_node() on the half-built node.
-            super().destroy_node()
-            raise
+        set_up_or_destroy(self._setup, super().destroy_node)
 
     def _setup(self) -> None:
         for name, (default, *_) in PARAMETERS.items():
