@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -23,8 +24,8 @@ class Teacher:
     def __init__(self, path: Path, student: InputSpec, device: torch.device) -> None:
         model, card = load_model(path)
         spec = card.spec
-        same = ("grayscale", "mean", "std", "scale", "shift_x", "shift_y", "align")
-        differs = [k for k in same if getattr(spec, k) != getattr(student, k)]
+        differs = [f.name for f in fields(InputSpec)
+                   if f.name != "size" and getattr(spec, f.name) != getattr(student, f.name)]
         if differs:
             raise SystemExit(f"--teacher {path}: its input spec differs from the student's in {differs}")
         self.model = model.to(device).eval()
