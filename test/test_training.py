@@ -12,6 +12,7 @@ the report header says which ran, and ``-ra`` lists the skipped full-data tests 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import json
 import os
@@ -33,7 +34,7 @@ from emotion_perception.vision.detection import YuNetDetector
 from emotion_perception.vision.model import MobileNetV2Valence, load_model
 from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop
 from training import evaluate, quantize, train
-from training.augment import AugmentConfig, augmented_crop
+from training.augment import AugmentConfig, augmented_crop, paint_hand
 from training.crop_geometry import stored_face_landmarks
 from training.datasets import (
     DatasetError,
@@ -392,6 +393,32 @@ def test_aligned_training_levels_each_stored_face_as_the_pipeline_levels_camera_
     crops = [augmented_crop(f, InputSpec(align=True), np.random.default_rng(0), still, eye_roll(data.landmarks[h]))
              for f, h in zip(faces, data.hashes, strict=True)]
     assert np.abs(crops[0].astype(float) - crops[1]).mean() < 0.5 * np.abs(level.astype(float) - faces[1]).mean()
+
+
+def test_a_painted_hand_covers_the_mouth_or_an_eye_in_the_faces_own_skin_tone() -> None:
+    frame = load("pexels_sad_030.jpg")
+    box = YuNetDetector().detect(frame)[0].box
+    gray, colour = face_crop(frame, box, InputSpec()), face_crop(frame, box, InputSpec(grayscale=False))
+    centre = gray[14:34, 14:34].astype(float)
+    lower = upper = 0
+    for seed in range(200):
+        painted = paint_hand(gray, np.random.default_rng(seed))
+        assert painted.shape == gray.shape and painted.dtype == np.uint8
+        covered = np.abs(painted.astype(float) - gray) > 0
+        assert 0.02 < covered.mean() < 0.45, "a hand hides part of the face, never all of it"
+        rows = np.nonzero(covered.any(axis=1))[0]
+        lower += rows.mean() > 30
+        upper += rows.mean() < 24
+        solid = painted[covered & (np.abs(painted.astype(float) - gray) > 20)]
+        if solid.size > 20:
+            assert 0.6 * np.median(centre) < np.median(solid) < 1.4 * np.median(centre)
+    assert lower > 120 and upper > 25, (lower, upper)
+    assert np.array_equal(paint_hand(gray, np.random.default_rng(7)), paint_hand(gray, np.random.default_rng(7)))
+    assert paint_hand(colour, np.random.default_rng(0)).shape == colour.shape
+    still = AugmentConfig(shift=0, scale=0, rotate=0, flip=0, brightness=0, contrast=0, camera=0, erase=0)
+    crops = [augmented_crop(gray, InputSpec(), np.random.default_rng(1), dataclasses.replace(still, occlude=p))
+             for p in (0.0, 1.0)]
+    assert 0.02 < (crops[0] != crops[1]).mean() < 0.45  # the same draws but for the hand
 
 
 def test_align_train_caches_landmarks_and_writes_an_aligning_card(trained_run, clip_csv: Path, tmp_path: Path) -> None:

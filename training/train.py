@@ -114,6 +114,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                        help="with --teacher: weight of its calibrated probabilities in the targets")
     optim.add_argument("--camera-aug", default=AugmentConfig.camera, type=float,
                        help="probability of a camera-like degradation per training crop")
+    optim.add_argument("--occlude", default=AugmentConfig.occlude, type=float,
+                       help="probability of painting a hand over the mouth or an eye of a training crop")
     run = parser.add_argument_group("run")
     run.add_argument("--folds", default=None, type=int,
                      help="stratified K-fold cross-validation before the final fit (default 3; 0 when fine-tuning)")
@@ -178,7 +180,7 @@ def make_loader(faces: FaceSet, spec: InputSpec, args: argparse.Namespace, train
 
     Loader workers start once per fit from a fork server: forking the training process itself, whose
     gloo, OpenMP and OpenCV threads may hold a lock at that instant, hung a 2-process CI run."""
-    augment = AugmentConfig(camera=args.camera_aug, rotate=args.rotate) if train else None
+    augment = AugmentConfig(camera=args.camera_aug, rotate=args.rotate, occlude=args.occlude) if train else None
     return DataLoader(
         FaceDataset(faces, spec, augment, seed),
         batch_size=distributed.local_batch(args.batch_size) if train else 512,
