@@ -419,6 +419,10 @@ def test_a_painted_hand_covers_the_mouth_or_an_eye_in_the_faces_own_skin_tone() 
     crops = [augmented_crop(gray, InputSpec(), np.random.default_rng(1), dataclasses.replace(still, occlude=p))
              for p in (0.0, 1.0)]
     assert 0.02 < (crops[0] != crops[1]).mean() < 0.45  # the same draws but for the hand
+    faces = FaceSet([gray], np.array([[1.0, 0.0, 0.0]]), ["train"], [pixel_hash(gray)], "one")
+    args = train.get_args_parser().parse_args(["--data", "unused.csv", "--occlude", "0.4", "--workers", "0"])
+    assert train.make_loader(faces, InputSpec(), args, True, 0).dataset.augment.occlude == 0.4
+    assert train.make_loader(faces, InputSpec(), args, False, 0).dataset.augment is None
 
 
 def test_align_train_caches_landmarks_and_writes_an_aligning_card(trained_run, clip_csv: Path, tmp_path: Path) -> None:
