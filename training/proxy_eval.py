@@ -92,23 +92,24 @@ class Variant:
 class EnsembleClassifier(ValenceClassifier):
     """The mean of several models' calibrated probabilities, served like one :class:`ValenceClassifier`.
 
-    Every member sees the first model's crop (its card's input spec); each applies its own temperature and
-    mirror averaging; the ensemble's temperature is 1 and its class bias the first card's (or the given one).
+    The ensemble is the first model's classifier (its card's input spec, class bias and precision) with
+    the other models beside it; every model sees the first one's crop and applies its own temperature and
+    mirror averaging, so the ensemble's own temperature is 1.
     """
 
     def __init__(self, paths: list[Path], threads: int, mirror: bool | None, precision: str) -> None:
-        self.members = [ValenceClassifier(path, threads=threads, mirror=mirror, precision=precision)
-                        for path in paths]
-        first = self.members[0]
-        for path, member in zip(paths[1:], self.members[1:], strict=True):
-            if (member.spec.size, member.spec.grayscale) != (first.spec.size, first.spec.grayscale):
-                raise ValueError(f"{path}: input {member.spec.size} px gray={member.spec.grayscale} differs from "
+        super().__init__(paths[0], threads=threads, mirror=mirror, precision=precision)
+        self.others = [ValenceClassifier(path, threads=threads, mirror=mirror, precision=precision)
+                       for path in paths[1:]]
+        for path, other in zip(paths[1:], self.others, strict=True):
+            if (other.spec.size, other.spec.grayscale) != (self.spec.size, self.spec.grayscale):
+                raise ValueError(f"{path}: input {other.spec.size} px gray={other.spec.grayscale} differs from "
                                  f"{paths[0]}'s")
-        self.card, self.spec, self.class_bias = first.card, first.spec, first.class_bias
-        self.tta_flip, self.precision, self.temperature = first.tta_flip, first.precision, 1.0
+        self.first_temperature, self.temperature = self.temperature, 1.0
 
     def logits_batch(self, batch: np.ndarray) -> np.ndarray:
-        probabilities = [softmax(m.logits_batch(batch) / m.temperature) for m in self.members]
+        probabilities = [softmax(super().logits_batch(batch) / self.first_temperature)]
+        probabilities += [softmax(m.logits_batch(batch) / m.temperature) for m in self.others]
         return np.log(np.mean(probabilities, axis=0)).astype(np.float32)
 
 
