@@ -35,7 +35,7 @@ class AugmentConfig:
     contrast: float = 0.3  #: max relative contrast change
     camera: float = 0.2  #: probability of one camera-like degradation
     erase: float = 0.25  #: probability of erasing a random rectangle
-    occlude: float = 0.0  #: probability of painting a hand over the mouth, a cheek or an eye
+    occlude: float = 0.0  #: probability of painting a hand over the mouth or an eye (:func:`paint_hand`)
 
 
 def jitter_box(box: Box, rng: np.random.Generator, cfg: AugmentConfig) -> Box:
