@@ -26,8 +26,10 @@ def test_fuzzed_frames_are_counted_and_real_faces_still_answered_alike(compresse
     assert_behaved(result)
     f = result.figures
     assert f["crashed"] is False and f["exit_code"] == 0
-    # Three counts made apart: sent by the driver, dropped by the node's diagnostics, answered by stamp.
-    assert f["frames_sent"] == sum(f["dropped"].values()) + f["answered"]
+    # Three counts made apart: sent by the driver, dropped by the node's diagnostics, answered by stamp; a face
+    # copy sent again because it went unanswered may have been lost on its way in or its answer on the way out.
+    assert f["frames_sent"] == sum(f["dropped"].values()) + f["answered"] + f["face_copies_unanswered"]
+    assert f["face_copies_unanswered"] <= f["face_copies_resent"]
     assert f["dropped"]["conversion"] > 0 and f["dropped"]["too_small"] > 0
     assert f["face_checks_after_fuzz"] >= frames // 30 and f["wrong_face_answers"] == 0
     assert f["answered_frames_expected_dropped"] == 0

@@ -11,10 +11,12 @@ parameters), and the counts made apart (frames sent by the driver, frames receiv
 by the node's diagnostics, answers received by stamp) must agree exactly:
 
     received = dropped(conversion + too_large + too_small + processing + backlog) + answered
-    sent - received <= face copies sent again
+               + answers lost
+    (sent - received) + answers lost = face copies never answered <= face copies sent again
 
 A reliable writer can still lose a sample sent before the reader has matched it (discovery is not
-symmetric): only a face copy left unanswered for 5 s, and so sent again, may be missing that way.
+symmetric), on the way in (a frame) or on the way out (the node's answer): only a face copy left
+unanswered for 5 s, and so sent again, may be missing either way.
 
 Every ``face_every`` fuzzed frames a real face frame is sent (``FACE_REPEATS`` times in a row), and
 its answer must equal the answer to the same frame before any fuzz (same faces, valence and
@@ -315,13 +317,17 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
             return result
         stamper = Stamper()
         sent = resent = 0
+        face_copies: list[int] = []  # stamps of the face frames sent
 
-        def send(msg: Image | CompressedImage, wait: bool, timeout: float = 10.0) -> EmotionReactionArray | None:
+        def send(msg: Image | CompressedImage, wait: bool, timeout: float = 10.0,
+                 face: bool = False) -> EmotionReactionArray | None:
             nonlocal sent
             ns = stamper.next_ns()
             msg.header.stamp = stamp(ns)
             pub.publish(msg)
             sent += 1
+            if face:
+                face_copies.append(ns)
             if not wait:
                 expected_dropped.add(ns)
                 time.sleep(gap_s + len(msg.data) / 2e9)
@@ -337,7 +343,7 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
             for _ in range(FACE_REPEATS):
                 for attempt in range(3):  # not answered in 5 s (a loaded CPU, a lost copy): sent again, counted
                     resent += attempt > 0
-                    answer = send(msg, True, 5.0)
+                    answer = send(msg, True, 5.0, face=True)
                     if answer is not None or not process.alive():
                         break
             return answer
@@ -395,7 +401,9 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     accounted = answered + sum(drops.values())
     received = _received(diag)
     lost = sent - received  # face copies only (see the module docstring)
-    expected_answers = expected["processed"] + sent - frames - giants - lost  # face frames are answered too
+    unanswered_copies = sum(answers.get(ns) is None for ns in face_copies)
+    answers_lost = unanswered_copies - lost  # face copies the node received and answered into the void
+    expected_answers = expected["processed"] + len(face_copies) - unanswered_copies
     result.figures = {
         "frames_sent": sent, "fuzzed": frames + giants, "face_frames": sent - frames - giants,
         "face_checks_after_fuzz": face_checks,
@@ -403,7 +411,8 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
         "expected": dict(sorted(expected.items())), "dropped": drops, "answered": answered,
         "accounting": f"{sent} sent, {received} received = {sum(drops.values())} dropped + {answered} answered"
                       f" ({accounted})",
-        "face_copies_resent": resent, "lost_in_transport": lost,
+        "face_copies_resent": resent, "face_copies_unanswered": unanswered_copies, "lost_in_transport": lost,
+        "answers_lost_in_transport": answers_lost,
         "unanswered_valid_frames": dict(unanswered_good), "wrong_face_answers": len(wrong_answers),
         "face_max_probability_diff": round(max((v for v in face_diffs if not math.isnan(v)), default=0.0), 4),
         "answered_frames_expected_dropped": answered_bad,
@@ -412,10 +421,11 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     result.expect(not crashed, f"the node died (exit {exit_code}); see {process.log_path}")
     result.expect(exit_code == 0, f"the node exited with {exit_code} on SIGINT")
     result.expect(drops.get("processing", 0) == 0, f"{drops.get('processing')} frames failed inside processing")
-    result.expect(accounted == received, f"{received} frames received but {accounted} accounted for"
-                  " (dropped + answered)")
-    result.expect(0 <= lost <= resent, f"{lost} of {sent} frames lost in transport, more than the {resent}"
-                  " unanswered face copies sent again (the only ones a reliable writer may lose)")
+    result.expect(accounted + answers_lost == received, f"{received} frames received but {accounted} accounted for"
+                  f" (dropped + answered) and {answers_lost} answers to face copies lost")
+    result.expect(lost >= 0 and answers_lost >= 0 and unanswered_copies <= resent,
+                  f"{unanswered_copies} face copies unanswered ({lost} frames lost in transport, {answers_lost}"
+                  f" answers), more than the {resent} sent again (the only ones a reliable writer may lose)")
     exact = drops.get("backlog", 0) == 0
     for outcome in ("conversion", "too_large", "too_small"):
         got, want = drops.get(outcome, 0), expected[outcome]
