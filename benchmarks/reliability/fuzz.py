@@ -405,7 +405,7 @@ def fuzz(frames: int = 7000, compressed: bool = False, seed: int = 0, face_every
     answers_lost = unanswered_copies - lost  # face copies the node received and answered into the void
     expected_answers = expected["processed"] + len(face_copies) - unanswered_copies
     result.figures = {
-        "frames_sent": sent, "fuzzed": frames + giants, "face_frames": sent - frames - giants,
+        "frames_sent": sent, "fuzzed": frames + giants, "face_frames": len(face_copies),
         "face_checks_after_fuzz": face_checks,
         "face_labels_matched_by_the_model": f"{labels_matched}/{len(faces)}", "kinds": dict(sorted(kinds.items())),
         "expected": dict(sorted(expected.items())), "dropped": drops, "answered": answered,
