@@ -6,11 +6,14 @@ Exit status 0 when the node was stopped (SIGINT or SIGTERM, once or repeatedly, 
 on its own; 1 when it could not start (one FATAL line naming the reason, no traceback) or reported a
 failure through its ``exit_status`` future. rclpy's own signal handlers shut the context down, which ends
 the spin; a signal never raises inside the node, so no traceback is printed while it is cleaned up, and
-signals are ignored while the interpreter exits.
+signals are ignored while the interpreter exits. The clean-up itself is bounded: if it has not finished
+:data:`TEARDOWN_LIMIT_S` after the spin ended, every thread's stack goes to stderr and the process ends with
+status 1, before ``ros2 launch`` would have escalated to SIGKILL (5 s to SIGTERM, 10 s more to SIGKILL).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 from collections.abc import Callable
 
@@ -20,6 +23,8 @@ from rclpy.node import Node
 from rclpy.task import Future
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: s the clean-up after the spin may take before the stacks are dumped and the process ends with status 1.
+TEARDOWN_LIMIT_S = 10.0
 
 
 def _ignore(signum: int, frame: object) -> None:
@@ -40,13 +45,16 @@ def set_up_or_destroy(setup: Callable[[], None], destroy: Callable[[], None]) ->
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None,
-             startup_errors: tuple[type[BaseException], ...] = ()) -> int:
+             startup_errors: tuple[type[BaseException], ...] = (), teardown_limit_s: float = TEARDOWN_LIMIT_S) -> int:
     """Create the node with ``make_node`` and spin it until a stop signal, or until its ``exit_status``.
 
     A node that can end on its own (or fail while running) has an ``exit_status`` attribute: a
     :class:`rclpy.task.Future` whose result is the exit status. ``startup_errors`` raised by
     ``make_node`` are logged as one FATAL line and give exit status 1. It returns with SIGINT and SIGTERM
     ignored, for the interpreter's exit: it is meant to end its process (a caller that goes on restores them).
+    A clean-up (executor, node, context) that outlasts ``teardown_limit_s`` dumps every thread's stack to
+    stderr and ends the process with ``os._exit(1)``: faulthandler's watchdog is a native thread, so it fires
+    even where the main thread is stuck in C with the GIL held.
     """
     for signum in STOP_SIGNALS:
         signal.signal(signum, _ignore)  # rclpy chains to these after shutting the context down
@@ -74,9 +82,13 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
             raise
         return 0  # a callback or a take that raced the shutdown a signal began
     finally:
-        executor.shutdown(timeout_sec=1.0)
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)  # Python's exit would restore the default (killing) action
+        faulthandler.dump_traceback_later(teardown_limit_s, exit=True)
+        try:
+            executor.shutdown(timeout_sec=1.0)
+            if node is not None:
+                node.destroy_node()
+            rclpy.try_shutdown()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)  # Python's exit would restore the default (killing) action
