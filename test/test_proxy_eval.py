@@ -90,6 +90,23 @@ def test_fitted_prior_correction_recovers_an_under_predicted_class() -> None:
         "macro_f1"] + 0.05
 
 
+def test_a_prior_fitted_on_two_label_protocols_lies_between_the_two_fits() -> None:
+    """``bias=fitlabels``: the same faces, a third of them ambiguous, which one protocol calls neutral (as FER+
+    crowds call subtle sadness) and the other negative (as expression labels do)."""
+    rng = np.random.default_rng(1)
+    clear = rng.integers(0, 3, 600)
+    ambiguous = rng.random(600) < 0.3
+    logits = rng.normal(0, 1, (600, 3)) + 2.0 * np.eye(3)[clear]
+    logits[ambiguous] = rng.normal(0, 1, (ambiguous.sum(), 3)) + np.array([1.0, 1.5, -2.0])
+    log_probs = np.log(softmax(logits))
+    crowd, expression = np.where(ambiguous, 1, clear), np.where(ambiguous, 0, clear)
+    alone = [fit_bias(log_probs, labels)[0] for labels in (crowd, expression)]
+    both = fit_bias(log_probs, crowd, (log_probs, expression))[0]
+    assert alone[0] + 0.5 < alone[1]
+    assert alone[0] + 0.5 < both < alone[1] - 0.5
+    assert Variant.parse("both:bias=fitlabels").bias == "fitlabels"
+
+
 def test_class_bias_shifts_the_decision_as_a_prior(tmp_path: Path) -> None:
     batch = np.random.default_rng(1).normal(0, 1, (4, 1, 48, 48)).astype(np.float32)
     plain = ValenceClassifier(class_bias=[0.0, 0.0, 0.0], precision="fp32").predict_batch(batch)
