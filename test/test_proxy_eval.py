@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from helpers import load
@@ -17,15 +19,19 @@ from emotion_perception.vision.preprocessing import face_crop
 from emotion_perception.vision.recognizer import EmotionRecognizer
 from training.datasets import FaceSet
 from training.proxy_eval import (
+    CAMERA_SPLITS,
     CROP_KINDS,
     EnsembleClassifier,
     Variant,
     camera_scene,
+    camera_sets,
     decide,
+    evaluate_variant,
     fit_bias,
     scene_crops,
     scene_log_probs,
     scores,
+    table,
 )
 
 
@@ -67,6 +73,33 @@ def test_cached_crops_give_what_the_plain_api_reports(fer_like_faces: FaceSet, t
         largest = max(reactions, key=lambda r: r.box[2] * r.box[3])
         np.testing.assert_allclose(fast[index], largest.probabilities, atol=1e-5)
     assert (1.1, False) in CROP_KINDS
+
+
+def test_a_variant_is_scored_on_each_camera_split_with_that_splits_own_labels(
+        fer_like_faces: FaceSet, tmp_path: Path) -> None:
+    """The expression-labelled PrivateTest scenes are scored against the original FER2013 labels, not FER+'s."""
+    expression = FaceSet(fer_like_faces.images, np.eye(3)[[0, 0]], fer_like_faces.splits, fer_like_faces.hashes,
+                         "fixtures")  # the smiling face labelled negative, as a second protocol may
+    sets = {"val": fer_like_faces, "test": fer_like_faces, "val_fer2013": expression, "test_fer2013": expression}
+    camera = camera_sets(sets, limit=0, seed=3)
+    assert set(camera) == set(CAMERA_SPLITS)
+    spec = ValenceClassifier().spec
+    cached = {split: scene_crops(camera[split], 3, spec, None) for split in CAMERA_SPLITS}
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (640, 480))
+    for name in ("pexels_sad_030.jpg", "pexels_happy_330.jpg"):
+        writer.write(cv2.resize(load(name), (640, 480)))
+    writer.release()
+    labels = tmp_path / "clip.labels.json"
+    labels.write_text(json.dumps({"segments": [{"what": "crying", "valence": "negative", "start": 0.0, "end": 0.5},
+                                               {"what": "laughing", "valence": "positive", "start": 0.5, "end": 1.0}]}))
+    args = argparse.Namespace(threads=1, clip=clip, clip_labels=labels)
+    result = evaluate_variant(Variant("shipped"), sets, camera, cached, args)
+    assert result["camera_proxy_privatetest"]["accuracy"] == 1.0
+    assert result["camera_proxy_privatetest_fer2013"]["accuracy"] == 0.5
+    assert result["fer_privatetest_fer2013"]["accuracy"] == 0.5
+    assert {k: v["share_correct"] for k, v in result["clip"]["segments"].items()} == {"crying": 1.0, "laughing": 1.0}
+    assert table({"shipped": result}).splitlines()[-1].endswith("| 0.222 (0.667) |")
 
 
 def test_no_face_counts_as_wrong() -> None:
