@@ -307,7 +307,7 @@ def clip_figures(recognizer: EmotionRecognizer, clip: Path, labels_file: Path) -
 
 
 def load_sets(data: Path, vmap: ValenceMap) -> dict[str, FaceSet]:
-    """FER+ majority val/test and original-label test, deduplicated."""
+    """FER+ majority and original-label val/test, deduplicated."""
     ferplus = deduplicate(read_fer_csv(data, vmap, "auto", "majority"))
     original = deduplicate(read_fer_csv(data, vmap, "fer2013"))
     return {"val": ferplus.split("val"), "test": ferplus.split("test"),
@@ -420,7 +420,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="NAME[:model=PT,mirror=0|1,scale=S,align=0|1,bias=fit|fitval|fitlabels|card|neg/neu/pos,"
                         "precision=auto|int8|fp32] (repeatable)")
     parser.add_argument("--limit", type=int, default=0,
-                        help="re-embed at most N faces of PublicTest and of PrivateTest as scenes (0 = all)")
+                        help="re-embed at most N faces of each camera split as scenes (0 = all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the camera scenes")
     parser.add_argument("--clip", type=Path, default=CLIP)
     parser.add_argument("--clip-labels", type=Path, default=CLIP_LABELS)
