@@ -21,10 +21,13 @@ calibrated probabilities of several models, :class:`EnsembleClassifier`), ``mirr
 ``scale`` (crop side / box side), ``align`` (0/1: level the eyes with YuNet's landmarks) and ``bias``
 (``fit`` = fit the per-class prior correction on the PublicTest camera proxy; ``fitval`` on that and
 PublicTest; ``fitlabels`` on PublicTest under both label protocols, FER+ majority and the original FER2013
-labels, weighed equally; ``card``; or three numbers ``neg/neu/pos``)::
+labels, weighed equally; ``fitneg`` the same with the negative class's prior alone; ``card``; or three numbers
+``neg/neu/pos``). ``--paired-with NAME`` compares every other variant with that one on the same faces by a
+paired bootstrap::
 
     python -m training.proxy_eval --data ../shared/data/fer2013_ferplus.csv.gz \\
-        --variant shipped --variant mirror_off:mirror=0 --variant prior:bias=fit --json runs/proxy/proxy.json
+        --variant shipped --variant mirror_off:mirror=0 --variant prior:bias=fit --paired-with shipped \\
+        --json runs/proxy/proxy.json
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class Variant:
     scale: float | None = None  #: crop side / box side; None = the card's
     align: bool | None = None  #: level the eyes with YuNet's landmarks; None = the card's
     #: "card", "fit" (PublicTest camera proxy), "fitval" (that and PublicTest), "fitlabels" (PublicTest under
-    #: both label protocols) or "neg/neu/pos"
+    #: both label protocols), "fitneg" (the same, the negative class's prior alone) or "neg/neu/pos"
     bias: str = "card"
     precision: str = "auto"  #: the classifier's: auto (int8 when the model has an int8 export), int8, fp32
 
@@ -259,13 +262,15 @@ def scores(labels: np.ndarray, predictions: np.ndarray, found_only: bool = True)
         if found_only and (predictions >= 0).any() else {})
 
 
-def fit_bias(log_probs: np.ndarray, labels: np.ndarray, *more: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def fit_bias(log_probs: np.ndarray, labels: np.ndarray, *more: tuple[np.ndarray, np.ndarray],
+             positive: bool = True) -> np.ndarray:
     """The (neg, 0, pos) log-prior correction on :data:`BIAS_GRID` with the best macro-F1 (ties: smallest);
-    with ``more`` (log_probs, labels) sets, the best mean of the sets' macro-F1s."""
+    with ``more`` (log_probs, labels) sets, the best mean of the sets' macro-F1s; ``positive=False`` keeps the
+    positive class's at 0 (a rule for the negative class alone)."""
     best, best_bias = -1.0, np.zeros(len(CLASS_NAMES), np.float32)
     neg, pos = CLASS_NAMES.index("negative"), CLASS_NAMES.index("positive")
     for b_neg in BIAS_GRID:
-        for b_pos in BIAS_GRID:
+        for b_pos in BIAS_GRID if positive else (0.0,):
             bias = np.zeros(len(CLASS_NAMES), np.float32)
             bias[neg], bias[pos] = b_neg, b_pos
             score = np.mean([scores(y, decide(p, bias))["macro_f1"] for p, y in ((log_probs, labels), *more)])
@@ -273,6 +278,30 @@ def fit_bias(log_probs: np.ndarray, labels: np.ndarray, *more: tuple[np.ndarray,
             if score > best:
                 best, best_bias = score, bias
     return best_bias
+
+
+def encode(predictions: np.ndarray) -> str:
+    """One character per face or frame: ``.`` no face, ``-`` negative, ``=`` neutral, ``+`` positive."""
+    return "".join(".-=+"[v + 1] for v in predictions)
+
+
+def decode(text: str) -> np.ndarray:
+    return np.array([".-=+".index(c) - 1 for c in text], np.int64)
+
+
+def paired_bootstrap(labels: np.ndarray, base: np.ndarray, other: np.ndarray, resamples: int = 300,
+                     seed: int = 0) -> dict:
+    """``other``'s macro-F1 minus ``base``'s on the same faces, with a 95 % interval over resampled faces."""
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(labels), len(labels))
+        diffs.append(scores(labels[pick], other[pick], False)["macro_f1"]
+                     - scores(labels[pick], base[pick], False)["macro_f1"])
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    difference = scores(labels, other, False)["macro_f1"] - scores(labels, base, False)["macro_f1"]
+    return {"difference": round(float(difference), 4), "interval_95": [round(float(low), 4), round(float(high), 4)],
+            "resamples": resamples}
 
 
 def clip_figures(recognizer: EmotionRecognizer, clip: Path, labels_file: Path) -> dict:
@@ -302,7 +331,7 @@ def clip_figures(recognizer: EmotionRecognizer, clip: Path, labels_file: Path) -
             "share_correct": round(float((inside == target).mean()), 4),
             "share_no_face": round(float((inside == -1).mean()), 4),
         }
-    result["per_frame_valence"] = "".join(".-=+"[v + 1] for v in valences)  # . no face, - neg, = neu, + pos
+    result["per_frame_valence"] = encode(frames)
     return result
 
 
@@ -317,6 +346,12 @@ def load_sets(data: Path, vmap: ValenceMap) -> dict[str, FaceSet]:
 #: The splits re-embedded as camera scenes: PublicTest and PrivateTest under FER+ majority, PrivateTest under
 #: the original FER2013 (expression) labels.
 CAMERA_SPLITS = ("val", "test", "test_fer2013")
+
+
+#: The figures scored on camera scenes and on stored faces, and the split each one is scored on.
+CAMERA_FIGURES = {"camera_proxy_privatetest": "test", "camera_proxy_publictest": "val",
+                  "camera_proxy_privatetest_fer2013": "test_fer2013"}
+FER_FIGURES = {"fer_privatetest_ferplus_majority": "test", "fer_privatetest_fer2013": "test_fer2013"}
 
 
 def camera_sets(sets: dict[str, FaceSet], limit: int, seed: int) -> dict[str, FaceSet]:
@@ -359,20 +394,20 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
     elif variant.bias == "fitval":
         classifier.class_bias = fit_bias(log_probs["val"], scene_labels["val"],
                                          (fer_log_probs(classifier, sets["val"]), labels["val"]))
-    elif variant.bias == "fitlabels":
+    elif variant.bias in ("fitlabels", "fitneg"):
         classifier.class_bias = fit_bias(fer_log_probs(classifier, sets["val"]), labels["val"],
-                                         (fer_log_probs(classifier, sets["val_fer2013"]), labels["val_fer2013"]))
+                                         (fer_log_probs(classifier, sets["val_fer2013"]), labels["val_fer2013"]),
+                                         positive=variant.bias == "fitlabels")
     elif variant.bias != "card":
         classifier.class_bias = np.asarray([float(b) for b in variant.bias.split("/")], np.float32)
     bias = classifier.class_bias
     started = time.perf_counter()
     clip = clip_figures(EmotionRecognizer(classifier=classifier, threads=args.threads), args.clip, args.clip_labels)
     clip_seconds = time.perf_counter() - started
-    fer = {}
-    for split, name in (("test", "fer_privatetest_ferplus_majority"), ("test_fer2013", "fer_privatetest_fer2013")):
-        predictions = (fer_log_probs(classifier, sets[split]) + bias).argmax(axis=1)
-        fer[name] = scores(labels[split], predictions)
-    test_predictions = decide(log_probs["test"], bias)
+    predictions = {name: decide(log_probs[split], bias) for name, split in CAMERA_FIGURES.items()}
+    for name, split in FER_FIGURES.items():
+        predictions[name] = (fer_log_probs(classifier, sets[split]) + bias).argmax(axis=1)
+    test_predictions = predictions["camera_proxy_privatetest"]
     return {
         "variant": dataclasses.asdict(variant) | {"model": str(variant.model),
                                                    "members": [str(m) for m in variant.members]},
@@ -381,15 +416,13 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
         "precision": classifier.precision,
         "crop_scale": classifier.spec.scale,
         "align": classifier.spec.align,
-        "camera_proxy_privatetest": scores(scene_labels["test"], test_predictions)
-        | {"slices": by_size(scene_labels["test"], test_predictions, cached["test"].params)},
-        "camera_proxy_publictest": scores(scene_labels["val"], decide(log_probs["val"], bias)),
-        "camera_proxy_privatetest_fer2013": scores(scene_labels["test_fer2013"],
-                                                   decide(log_probs["test_fer2013"], bias)),
+        **{name: scores(scene_labels[split], predictions[name]) for name, split in CAMERA_FIGURES.items()},
+        **{name: scores(labels[split], predictions[name]) for name, split in FER_FIGURES.items()},
         "clip": clip,
         "clip_ms_per_frame": round(1e3 * clip_seconds / max(clip["frames"], 1), 2),
-        **fer,
-    }
+        "per_face": {name: encode(p) for name, p in predictions.items()},
+    } | {"camera_proxy_privatetest": scores(scene_labels["test"], test_predictions)
+         | {"slices": by_size(scene_labels["test"], test_predictions, cached["test"].params)}}
 
 
 def table(results: dict[str, dict]) -> str:
@@ -413,6 +446,20 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join([head, *rows])
 
 
+def paired_differences(results: dict[str, dict], base: str, camera: dict[str, FaceSet],
+                       sets: dict[str, FaceSet]) -> dict[str, dict]:
+    """Each variant's paired bootstrap against ``base`` on every figure scored per face; stored in its result."""
+    labels = {name: camera[split].labels for name, split in CAMERA_FIGURES.items()}
+    labels |= {name: sets[split].labels for name, split in FER_FIGURES.items()}
+    out = {}
+    for name, result in results.items():
+        if name != base:
+            result[f"paired_with_{base}"] = out[name] = {
+                figure: paired_bootstrap(labels[figure], decode(results[base]["per_face"][figure]),
+                                         decode(result["per_face"][figure])) for figure in labels}
+    return out
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="fer2013_ferplus.csv.gz (FER pixels + FER+ votes)")
@@ -429,6 +476,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "proxy_cache",
                         help="where the scenes' detections are kept between runs")
     parser.add_argument("--json", type=Path, default=ROOT / "runs" / "proxy" / "proxy_eval.json")
+    parser.add_argument("--paired-with", default=None, metavar="VARIANT",
+                        help="compare every other variant with this one on the same faces (paired bootstrap)")
     parser.add_argument("--adopt", default=None, metavar="VARIANT",
                         help="write this variant's decision rule, alignment and proxy figures into its model's card")
     return parser
@@ -454,6 +503,9 @@ def adopt(variant: Variant, result: dict) -> Path:
 def main(argv: list[str] | None = None) -> dict:
     args = get_args_parser().parse_args(argv)
     variants = args.variant or [Variant("shipped")]
+    for option, name in (("--paired-with", args.paired_with), ("--adopt", args.adopt)):
+        if name is not None and name not in {v.name for v in variants}:
+            raise SystemExit(f"{option} {name}: no such variant (have {[v.name for v in variants]})")
     sets = load_sets(args.data, ValenceMap.load(args.valence_map))
     camera = camera_sets(sets, args.limit, args.seed)
     spec = ValenceClassifier(variants[0].model, threads=args.threads).spec
@@ -464,6 +516,9 @@ def main(argv: list[str] | None = None) -> dict:
     for variant in variants:
         results[variant.name] = evaluate_variant(variant, sets, camera, cached, args)
         print(table({variant.name: results[variant.name]}).splitlines()[-1], flush=True)
+    if args.paired_with is not None:
+        paired = paired_differences(results, args.paired_with, camera, sets)
+        print(json.dumps(paired, indent=1))
     output = {
         "protocol": {
             "camera_proxy": "FER+ majority faces (surprise dropped, duplicates removed; "
@@ -477,7 +532,7 @@ def main(argv: list[str] | None = None) -> dict:
             "decision_rule": "bias=fit: per-class log-prior correction fitted on the PublicTest camera proxy only;"
                              " bias=fitval: on the mean macro-F1 of the PublicTest camera proxy and PublicTest itself;"
                              " bias=fitlabels: on the mean macro-F1 of PublicTest under FER+ majority and original"
-                             " FER2013 labels",
+                             " FER2013 labels; bias=fitneg: the same, the negative class's prior alone",
             "fer": "FER2013 PrivateTest 48x48 faces (serving path), FER+ majority and original FER2013 labels",
         },
         "results": results,
@@ -487,9 +542,7 @@ def main(argv: list[str] | None = None) -> dict:
     args.json.write_text(json.dumps(output, indent=2) + "\n")
     print(output["table"])
     if args.adopt:
-        chosen = next((v for v in variants if v.name == args.adopt), None)
-        if chosen is None:
-            raise SystemExit(f"--adopt {args.adopt}: no such variant (have {[v.name for v in variants]})")
+        chosen = next(v for v in variants if v.name == args.adopt)
         if chosen.members:
             raise SystemExit(f"--adopt {args.adopt}: an ensemble has no single card to adopt it into")
         print(f"adopted {chosen.name} into {adopt(chosen, results[chosen.name])}")
