@@ -14,7 +14,7 @@ import pytest
 from helpers import load
 
 from emotion_perception.vision.classifier import ValenceClassifier, softmax
-from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH, ModelCard
+from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH, ModelCard, load_card
 from emotion_perception.vision.preprocessing import face_crop
 from emotion_perception.vision.recognizer import EmotionRecognizer
 from training.datasets import FaceSet
@@ -23,11 +23,15 @@ from training.proxy_eval import (
     CROP_KINDS,
     EnsembleClassifier,
     Variant,
+    adopt,
     camera_scene,
     camera_sets,
     decide,
+    decode,
+    encode,
     evaluate_variant,
     fit_bias,
+    paired_bootstrap,
     scene_crops,
     scene_log_probs,
     scores,
@@ -75,14 +79,15 @@ def test_cached_crops_give_what_the_plain_api_reports(fer_like_faces: FaceSet, t
     assert (1.1, False) in CROP_KINDS
 
 
-def test_a_variant_is_scored_on_each_camera_split_with_that_splits_own_labels(
-        fer_like_faces: FaceSet, tmp_path: Path) -> None:
-    """The expression-labelled PrivateTest scenes are scored against the original FER2013 labels, not FER+'s."""
+@pytest.fixture()
+def proxy_inputs(fer_like_faces: FaceSet, tmp_path: Path) -> tuple:
+    """(sets, camera, cached, args) for :func:`evaluate_variant`: the two real faces as every split, labelled
+    correctly under FER+ and with the smiling face called negative under the second protocol, and a two-frame
+    clip (crying, then laughing)."""
     expression = FaceSet(fer_like_faces.images, np.eye(3)[[0, 0]], fer_like_faces.splits, fer_like_faces.hashes,
                          "fixtures")  # the smiling face labelled negative, as a second protocol may
     sets = {"val": fer_like_faces, "test": fer_like_faces, "val_fer2013": expression, "test_fer2013": expression}
     camera = camera_sets(sets, limit=0, seed=3)
-    assert set(camera) == set(CAMERA_SPLITS)
     spec = ValenceClassifier().spec
     cached = {split: scene_crops(camera[split], 3, spec, None) for split in CAMERA_SPLITS}
     clip = tmp_path / "clip.avi"
@@ -93,13 +98,66 @@ def test_a_variant_is_scored_on_each_camera_split_with_that_splits_own_labels(
     labels = tmp_path / "clip.labels.json"
     labels.write_text(json.dumps({"segments": [{"what": "crying", "valence": "negative", "start": 0.0, "end": 0.5},
                                                {"what": "laughing", "valence": "positive", "start": 0.5, "end": 1.0}]}))
-    args = argparse.Namespace(threads=1, clip=clip, clip_labels=labels)
-    result = evaluate_variant(Variant("shipped"), sets, camera, cached, args)
+    return sets, camera, cached, argparse.Namespace(threads=1, clip=clip, clip_labels=labels)
+
+
+def test_a_variant_is_scored_on_each_camera_split_with_that_splits_own_labels(proxy_inputs: tuple) -> None:
+    """The expression-labelled PrivateTest scenes are scored against the original FER2013 labels, not FER+'s."""
+    assert set(proxy_inputs[1]) == set(CAMERA_SPLITS)
+    result = evaluate_variant(Variant("shipped"), *proxy_inputs)
     assert result["camera_proxy_privatetest"]["accuracy"] == 1.0
     assert result["camera_proxy_privatetest_fer2013"]["accuracy"] == 0.5
     assert result["fer_privatetest_fer2013"]["accuracy"] == 0.5
     assert {k: v["share_correct"] for k, v in result["clip"]["segments"].items()} == {"crying": 1.0, "laughing": 1.0}
     assert table({"shipped": result}).splitlines()[-1].endswith("| 0.222 (0.667) |")
+    assert result["per_face"]["camera_proxy_privatetest_fer2013"] == "+-"  # each face's answer, for paired tests
+    assert result["clip"]["per_frame_valence"] == "-+"
+
+
+def test_adopting_a_variant_makes_its_rule_the_cards_default_and_the_api_serves_it(
+        proxy_inputs: tuple, tmp_path: Path) -> None:
+    model = tmp_path / "adopted.pt"
+    for suffix in (".pt", ".onnx", ".int8.onnx", ".json"):
+        model.with_suffix(suffix).write_bytes(Path(DEFAULT_MODEL_PATH).with_suffix(suffix).read_bytes())
+    shipped = Path(DEFAULT_MODEL_PATH).with_suffix(".json").read_text()
+    variant = Variant.parse(f"negative_prior:model={model},bias=0.35/0/0,mirror=0")
+    result = evaluate_variant(variant, *proxy_inputs)
+    assert adopt(variant, result) == model.with_suffix(".json")
+    card = load_card(model)
+    assert card.class_bias == [0.35, 0.0, 0.0] and card.tta_flip is False
+    proxy = card.metrics["in_the_wild_proxy"]
+    assert proxy["variant"] == "negative_prior" and proxy["clip"] == {"crying": 1.0, "laughing": 1.0}
+    assert proxy["camera_proxy_privatetest_fer2013"]["accuracy"] == 0.5
+    classifier = EmotionRecognizer(model, threads=1).classifier
+    assert classifier.precision == "int8" and not classifier.tta_flip
+    np.testing.assert_allclose(classifier.class_bias, [0.35, 0.0, 0.0])
+    assert Path(DEFAULT_MODEL_PATH).with_suffix(".json").read_text() == shipped
+
+
+def test_a_negative_only_prior_leaves_the_positive_class_alone() -> None:
+    """``bias=fitneg``: the model is shy of both outer classes; only the negative one's prior moves."""
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 3, 600)
+    logits = rng.normal(0, 1, (600, 3)) + 2.0 * np.eye(3)[labels] - np.array([1.5, 0.0, 1.5])
+    log_probs = np.log(softmax(logits))
+    both = fit_bias(log_probs, labels, (log_probs, labels))
+    negative = fit_bias(log_probs, labels, (log_probs, labels), positive=False)
+    assert both[0] > 0.8 and both[2] > 0.8
+    assert negative[0] > 0.8 and negative[1] == negative[2] == 0.0
+    assert Variant.parse("n:bias=fitneg").bias == "fitneg"
+
+
+def test_a_paired_bootstrap_sees_a_real_difference_and_none_between_equals() -> None:
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 3, 1000)
+    base = np.where(rng.random(1000) < 0.3, rng.integers(-1, 3, 1000), labels)
+    better = np.where(rng.random(1000) < 0.5, labels, base)  # half of the base's mistakes mended
+    assert np.array_equal(decode(encode(base)), base) and set(encode(base)) == set(".-=+")
+    gain = paired_bootstrap(labels, base, better)
+    assert gain["difference"] > 0.05 and 0.0 < gain["interval_95"][0] < gain["difference"] < gain["interval_95"][1]
+    assert paired_bootstrap(labels, base, base)["interval_95"] == [0.0, 0.0]
+    loss = paired_bootstrap(labels, better, base)
+    assert loss["difference"] == -gain["difference"] and loss["interval_95"][1] < 0.0
 
 
 def test_no_face_counts_as_wrong() -> None:
