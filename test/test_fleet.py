@@ -75,6 +75,7 @@ class Fleet:
         self.intended: dict[str, int] = {}
         self.heard: dict[str, dict[str, ActionFeedback]] = {r: {} for r in robots}
         self.health: dict[str, dict[str, str]] = {}
+        self.health_stamp: dict[str, int] = {}  #: ns, the stamp of each robot's latest diagnostics
         self.outage_seen: set[str] = set()
         for r in robots:
             self.node.create_subscription(
@@ -94,20 +95,25 @@ class Fleet:
             robot = values.get("robot_id")
             if robot in self.heard:
                 self.health[robot] = values
+                self.health_stamp[robot] = msg.header.stamp.sec * NS + msg.header.stamp.nanosec
                 if values.get("db_connected") == "False":
                     self.outage_seen.add(robot)
 
-    def connect(self, robots: list[str] | None = None) -> None:
-        """Wait for each robot's node: its diagnostics (it is running, its store open), endpoints and services."""
+    def connect(self, robots: list[str] | None = None, since_ns: int = 0, log_dir: Path | None = None) -> None:
+        """Wait for each robot's node: its diagnostics (it is running, its store open), endpoints and services.
+
+        A node killed before stays on the graph for a while and its last diagnostics may still be queued here,
+        so a restarted node counts as up only once diagnostics stamped after ``since_ns`` arrive.
+        """
         for r in robots or self.robots:
-            self.health.pop(r, None)  # a node killed before may still be seen on the graph for a while
             assert wait_for(
-                lambda r=r: r in self.health
+                lambda r=r: self.health_stamp.get(r, -1) >= since_ns
                 and self.actions[r].get_subscription_count() > 0
                 and self.reactions[r].get_subscription_count() > 0
                 and self.node.count_publishers(f"/{r}/human/action_feedback") > 0,
-                timeout=60.0,
-            ), f"robot {r} did not come up"
+                timeout=120.0,
+            ), f"robot {r} did not come up" + (f"; its log:\n{(log_dir / f'{r}.log').read_text()[-3000:]}"
+                                               if log_dir is not None else "")
             for service in ("get_action_stats", "get_fleet_action_stats"):
                 assert self.clients[r, service].wait_for_service(timeout_sec=30.0)
 
@@ -171,7 +177,7 @@ def test_three_robots_write_concurrently_through_a_server_restart(
     nodes = [start_robot(r, url, tmp_path) for r in robots]
     try:
         fleet = Fleet(ros_context, executor, robots)
-        fleet.connect()
+        fleet.connect(log_dir=tmp_path)
         started = time.monotonic()
         fleet.drive(400)
         assert wait_for(lambda: fleet.total_heard() == 1200, timeout=120.0), fleet.total_heard()
@@ -221,9 +227,10 @@ def test_sigkill_loses_no_published_verdict_with_the_server_up_or_down(
 ) -> None:
     fleet = Fleet(ros_context, executor, ["robot_k"])
     for server_up in (True, False):
+        started = time.time_ns()
         node = start_robot("robot_k", url, tmp_path)
         try:
-            fleet.connect()
+            fleet.connect(since_ns=started, log_dir=tmp_path)
             if not server_up:
                 server.stop()
             before = len(fleet.heard["robot_k"])
