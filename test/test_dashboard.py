@@ -100,17 +100,18 @@ def test_health_turns_red_when_perception_or_the_camera_goes_silent() -> None:
     red = {i["name"] for i in state.health()["indicators"] if not i["ok"]}
     assert red == {"perception", "camera", "action feedback"}  # nothing seen yet
 
-    def perception(input_fps: str, level: int = 0) -> HealthReport:
-        return HealthReport("perception_node: face valence pipeline", level, "processing",
+    def perception(input_fps: str, level: int = 0, message: str = "processing") -> HealthReport:
+        return HealthReport("perception_node: face valence pipeline", level, message,
                             {"input_fps": input_fps, "processed_fps": input_fps, "latency_p95_ms": "9.0"})
 
     state.add_frame(1.0, [])
     state.add_diagnostics([perception("24.0"), HealthReport("action_feedback_node: action feedback", 0, "ok",
                                                             {"verdicts_published": "0"})])
     assert all(i["ok"] for i in state.health()["indicators"])
-    state.add_diagnostics([perception("0.00", level=1)])  # the camera went silent
+    silent = "no input frames: no publisher matched on /image (none running, or its QoS is incompatible)"
+    state.add_diagnostics([perception("0.00", level=1, message=silent)])  # the camera went silent
     camera = next(i for i in state.health()["indicators"] if i["name"] == "camera")
-    assert not camera["ok"] and "camera silent" in camera["text"]
+    assert not camera["ok"] and camera["text"] == f"camera silent: {silent}"  # the node's reason, for an operator
     clock.now += 3.5  # perception stopped: no reactions, no diagnostics
     health = state.health()
     assert not any(i["ok"] for i in health["indicators"])

@@ -296,6 +296,15 @@ def test_malformed_frames_are_counted_and_the_node_keeps_working(camera: Camera,
 def test_diagnostics_report_rates_and_levels(camera: Camera, node: PerceptionNode) -> None:
     assert wait_for(lambda: camera.saw_status(DiagnosticStatus.WARN), 5.0)
     assert any("no input" in a.status[0].message for a in camera.diagnostics)
+    topic = node.resolve_topic_name("image")
+
+    def silent_with_the_camera_matched() -> DiagnosticStatus | None:
+        return next((a.status[0] for a in reversed(list(camera.diagnostics)) if a.status[0].message.startswith(
+            f"no input frames although 1 publisher(s) matched on {topic}: none sent, or lost in transport")), None)
+
+    assert wait_for(lambda: silent_with_the_camera_matched() is not None, 5.0), [
+        a.status[0].message for a in camera.diagnostics]
+    assert {kv.key: kv.value for kv in silent_with_the_camera_matched().values}["image_publishers_matched"] == "1"
     frame = load("pexels_sad_030.jpg")
     camera.diagnostics.clear()
 
@@ -308,6 +317,15 @@ def test_diagnostics_report_rates_and_levels(camera: Camera, node: PerceptionNod
     values = {kv.key: float(kv.value) for kv in ok.values}
     assert values["processed_fps"] > 0 and values["latency_p95_ms"] > 0 and values["faces_per_frame"] == 1
     assert values["frames_received"] >= 1 and values["frames_received"] == int(values["frames_received"])
+
+
+def test_a_node_with_no_camera_says_no_publisher_matched(camera: Camera, ros_context: object,
+                                                         executor: MultiThreadedExecutor) -> None:
+    lonely = PerceptionNode(context=ros_context, namespace="lonely")
+    executor.add_node(lonely)
+    reason = "no input frames: no publisher matched on /lonely/image (none running, or its QoS is incompatible"
+    assert wait_for(lambda: any(a.status[0].message.startswith(reason) and a.status[0].name.startswith("lonely/")
+                                for a in list(camera.diagnostics)), 5.0)
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,7 @@ def silent_camera(before_s: float = 3.0, gap_s: float = 5.0, after_s: float = 3.
         "frame": name, "answered_before_gap": answered_before, "answered_after_gap": len(answered_after),
         "recovery_s": round(answered_after[0] - resumed, 2) if answered_after else None,
         "diagnostics_during_gap": len(silent),
-        "gap_windows_reporting_no_input": sum(s[2] == "no input frames" and float(s[3]["input_fps"]) == 0
+        "gap_windows_reporting_no_input": sum(s[2].startswith("no input frames") and float(s[3]["input_fps"]) == 0
                                               for s in silent),
         "levels_during_gap": sorted({s[1] for s in silent}),
         "input_fps_after_gap": [float(s[3]["input_fps"]) for s in after],

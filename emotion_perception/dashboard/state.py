@@ -270,7 +270,7 @@ def _camera_indicator(pipeline: HealthReport | None) -> dict:
     except ValueError:
         fps = math.nan
     if not fps > 0:
-        return _indicator("camera", False, "camera silent: no input frames")
+        return _indicator("camera", False, f"camera silent: {pipeline.message}")
     p95 = pipeline.values.get("latency_p95_ms", "?")
     return _indicator("camera", True, f"{fps:.1f} fps in, {pipeline.values.get('processed_fps', '?')} processed,"
                                       f" p95 {p95} ms")

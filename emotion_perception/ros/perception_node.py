@@ -149,7 +149,7 @@ class PerceptionNode(Node):
                 raise ValueError("hri_output is true but hri_msgs is not installed (build it, or rosdep install)")
             self._hri = HriFaceOutput(self, params["hri_face_timeout"], params["hri_cropped"])
         self._compressed = params["compressed_input"]
-        self.create_subscription(
+        self._image_sub = self.create_subscription(
             CompressedImage if self._compressed else Image,
             "image/compressed" if self._compressed else "image",
             self._on_image,
@@ -274,6 +274,15 @@ class PerceptionNode(Node):
         )
         self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
 
+    def _silence(self) -> str:
+        """Why no frame came: no publisher matched, or frames lost between a matched publisher and this node."""
+        topic, matched = self._image_sub.topic_name, self._image_sub.get_publisher_count()
+        if not matched:
+            return (f"no input frames: no publisher matched on {topic} (none running, or its QoS is incompatible: "
+                    f"ros2 topic info -v {topic})")
+        return (f"no input frames although {matched} publisher(s) matched on {topic}: none sent, or lost in "
+                "transport (camera-sized images need the shared-memory profile; after a crash, restart the publisher)")
+
     def _publish_diagnostics(self) -> None:
         if self._hri is not None:
             self._hri.expire(time.monotonic())
@@ -290,7 +299,7 @@ class PerceptionNode(Node):
         if window["drop_processing"]:
             level, message = DiagnosticStatus.ERROR, f"{window['drop_processing']} frame(s) failed: {problem}"
         elif window["input"] == 0:
-            level, message = DiagnosticStatus.WARN, "no input frames"
+            level, message = DiagnosticStatus.WARN, self._silence()
         elif bad:
             level, message = DiagnosticStatus.WARN, f"{bad} bad frame(s) dropped: {problem}"
         elif window["drop_backlog"] > window["processed"]:
@@ -305,6 +314,7 @@ class PerceptionNode(Node):
             "latency_p95_ms": p95,
             "faces_per_frame": window["faces"] / max(window["processed"], 1),
             "frames_received": totals.get("received", 0),  # since start: each is processed or in a drops_ count
+            "image_publishers_matched": self._image_sub.get_publisher_count(),
             **{f"drops_{r}": totals.get(r, 0) for r in DROP_REASONS},
         }
         self._publish_status(level, message, values)
