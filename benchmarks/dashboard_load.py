@@ -27,7 +27,7 @@ from pathlib import Path
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         DiagnosticsProbe(),
     ]
     dashboard, probe = nodes[2], nodes[3]
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = SingleThreadedExecutor()  # not multi-threaded: see tools/demo.py
     for node in nodes:
         executor.add_node(node)
     spinner = SpinThread(executor)

@@ -30,7 +30,7 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 import rclpy  # noqa: E402 (after the DDS environment)
 from rclpy.context import Context  # noqa: E402 (after the DDS environment)
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402 (after the DDS environment)
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402 (after the DDS environment)
 
 from benchmarks.postgres_server import PostgresServer, server_or_skip  # noqa: E402 (after the DDS environment)
 from emotion_perception.ros.node_main import STOP_SIGNALS  # noqa: E402 (after the DDS environment)
@@ -59,9 +59,14 @@ def ros_context() -> Iterator[Context]:
 
 
 @pytest.fixture
-def executor(ros_context: Context) -> Iterator[MultiThreadedExecutor]:
-    """A multi-threaded executor spinning in a background thread; add nodes to it."""
-    exe = MultiThreadedExecutor(num_threads=4, context=ros_context)
+def executor(ros_context: Context) -> Iterator[SingleThreadedExecutor]:
+    """An executor spinning in a background thread; add nodes to it.
+
+    Single-threaded, as the nodes run in production (``run_node``): rclpy's ``MultiThreadedExecutor`` spins hot
+    while a node's callback group is busy and another of its entities is ready, and on this 2-core machine
+    that loop took the CPU the nodes under test needed (the demo ran 4x slower than real time on it).
+    """
+    exe = SingleThreadedExecutor(context=ros_context)
     spinner = SpinThread(exe)
     try:
         yield exe

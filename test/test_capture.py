@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 from helpers import ROOT, wait_for
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 
 from emotion_perception.tools.capture import CaptureNode, CaptureSession, main
@@ -94,7 +94,7 @@ def test_keys_switch_label_pause_and_quit(tmp_path: Path, recognizer: EmotionRec
 
 
 def test_capture_node_crops_camera_frames_over_dds(
-    executor: MultiThreadedExecutor, ros_context, tmp_path: Path, recognizer: EmotionRecognizer
+    executor: Executor, ros_context, tmp_path: Path, recognizer: EmotionRecognizer
 ) -> None:
     recognizer.reset()
     writer = CropWriter(tmp_path, recognizer.classifier.spec, max_crops=3, prefix="ros")

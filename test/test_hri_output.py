@@ -13,7 +13,7 @@ import pytest
 import rclpy
 from builtin_interfaces.msg import Time
 from helpers import wait_for
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -47,7 +47,7 @@ EXPECTED_EXPRESSION = {EmotionReaction.POSITIVE: "happy", EmotionReaction.NEUTRA
 class HriConsumer:
     """Subscribes like a ROS4HRI client: to the tracked list, then to the topics of each id it lists."""
 
-    def __init__(self, context: object, executor: MultiThreadedExecutor, cropped: bool) -> None:
+    def __init__(self, context: object, executor: Executor, cropped: bool) -> None:
         self.node = rclpy.create_node("hri_consumer", context=context)
         self.lock = threading.Lock()
         self.tracked: list[IdsList] = []
@@ -96,7 +96,7 @@ def load(name: str) -> np.ndarray:
     return image
 
 
-def start_node(context: object, executor: MultiThreadedExecutor, **overrides: object) -> PerceptionNode:
+def start_node(context: object, executor: Executor, **overrides: object) -> PerceptionNode:
     params = {"hri_output": True, "smoothing": 0.0, "min_confidence": 0.0, **overrides}
     node = PerceptionNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
     executor.add_node(node)
@@ -120,7 +120,7 @@ def stream_until(consumer: HriConsumer, frame: np.ndarray, done: object, first_s
 
 
 def test_a_rep155_consumer_gets_each_faces_roi_expression_and_crop_matching_our_reaction(
-    ros_context: object, executor: MultiThreadedExecutor
+    ros_context: object, executor: Executor
 ) -> None:
     start_node(ros_context, executor, hri_cropped=True, hri_face_timeout=1.0)
     consumer = HriConsumer(ros_context, executor, cropped=True)
@@ -172,7 +172,7 @@ def test_a_rep155_consumer_gets_each_faces_roi_expression_and_crop_matching_our_
     assert consumer.node.count_publishers("/humans/faces/tracked") == 1
 
 
-def test_cropped_is_off_by_default(ros_context: object, executor: MultiThreadedExecutor) -> None:
+def test_cropped_is_off_by_default(ros_context: object, executor: Executor) -> None:
     node = start_node(ros_context, executor)
     consumer = HriConsumer(ros_context, executor, cropped=False)
     stream_until(consumer, load("pexels_happy_330.jpg"), lambda stamps: any(
@@ -187,7 +187,7 @@ def reaction(face_id: str, x: int) -> FaceReaction:
 
 
 def test_many_faces_coming_and_going_leave_no_publisher_behind(
-    ros_context: object, executor: MultiThreadedExecutor
+    ros_context: object, executor: Executor
 ) -> None:
     node = rclpy.create_node("hri_lifecycle", context=ros_context)
     ticks = []

@@ -31,7 +31,7 @@ import yaml
 from helpers import ROOT, wait_for
 from node_process import NodeProcess
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 
@@ -63,7 +63,7 @@ class Graph:
         self.context = Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("launch_test_probe", context=self.context)
-        self.executor = MultiThreadedExecutor(context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.reactions: dict[str, list[EmotionReaction]] = {}
         self.verdicts: dict[str, list[ActionFeedback]] = {}

@@ -10,7 +10,7 @@ import pytest
 import rclpy
 from builtin_interfaces.msg import Time
 from helpers import wait_for
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import Executor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
@@ -32,7 +32,7 @@ def _reaction(i: int) -> EmotionReaction:
 
 
 @pytest.mark.parametrize("with_faces", [True, False])
-def test_reaction_and_array_round_trip(executor: MultiThreadedExecutor, ros_context, with_faces: bool) -> None:
+def test_reaction_and_array_round_trip(executor: Executor, ros_context, with_faces: bool) -> None:
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     talker = rclpy.create_node("talker", context=ros_context)
     listener = rclpy.create_node("listener", context=ros_context)

@@ -20,7 +20,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from helpers import ROOT, load, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
@@ -38,7 +38,7 @@ FRAME_ID = "camera_optical_frame"
 class Camera:
     """A node that publishes frames to perception_node and records everything it answers."""
 
-    def __init__(self, context: object, executor: MultiThreadedExecutor) -> None:
+    def __init__(self, context: object, executor: Executor) -> None:
         self.node = rclpy.create_node("test_camera", context=context)
         self.image_pub = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
         self.compressed_pub = self.node.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
@@ -101,7 +101,7 @@ class Camera:
         return found()
 
 
-def start_node(context: object, executor: MultiThreadedExecutor, **overrides: object) -> PerceptionNode:
+def start_node(context: object, executor: Executor, **overrides: object) -> PerceptionNode:
     params = {"smoothing": 0.0, "min_confidence": 0.0, **overrides}
     node = PerceptionNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
     executor.add_node(node)
@@ -109,12 +109,12 @@ def start_node(context: object, executor: MultiThreadedExecutor, **overrides: ob
 
 
 @pytest.fixture
-def camera(ros_context: object, executor: MultiThreadedExecutor) -> Camera:
+def camera(ros_context: object, executor: Executor) -> Camera:
     return Camera(ros_context, executor)
 
 
 @pytest.fixture
-def node(ros_context: object, executor: MultiThreadedExecutor) -> PerceptionNode:
+def node(ros_context: object, executor: Executor) -> PerceptionNode:
     return start_node(ros_context, executor)
 
 
@@ -162,7 +162,7 @@ def test_five_faces_give_five_reactions_with_distinct_ids(camera: Camera, node: 
 
 
 def test_face_id_is_stable_over_a_sequence_and_new_after_the_face_left(
-    camera: Camera, ros_context: object, executor: MultiThreadedExecutor
+    camera: Camera, ros_context: object, executor: Executor
 ) -> None:
     # Every frame searched: a frame sent twice (best effort may lose one) must not change which frames are.
     start_node(ros_context, executor, max_missed=1, detect_every=1)
@@ -174,7 +174,7 @@ def test_face_id_is_stable_over_a_sequence_and_new_after_the_face_left(
     assert [r.face_id for r in camera.send(camera.image(load("pexels_happy_330.jpg"))).reactions] == ["face_2"]
 
 
-def test_compressed_input_and_sim_time(camera: Camera, ros_context: object, executor: MultiThreadedExecutor) -> None:
+def test_compressed_input_and_sim_time(camera: Camera, ros_context: object, executor: Executor) -> None:
     start_node(ros_context, executor, compressed_input=True, use_sim_time=True)
     msg = bgr8_to_compressed(load("pexels_happy_330.jpg"))
     msg.header.stamp, msg.header.frame_id = Time(sec=42, nanosec=7), FRAME_ID
@@ -221,7 +221,7 @@ def test_debug_image_rate_caps_the_annotated_frames(camera: Camera, node: Percep
 
 
 def test_a_burst_is_not_queued_only_the_newest_frame_is_processed(
-    camera: Camera, ros_context: object, executor: MultiThreadedExecutor
+    camera: Camera, ros_context: object, executor: Executor
 ) -> None:
     # Reliable on both sides (the node's by its qos_overrides parameters): every frame of the burst reaches it.
     # Five faces, each detected and classified on every frame: a frame takes longer than the next takes to arrive.
@@ -320,7 +320,7 @@ def test_diagnostics_report_rates_and_levels(camera: Camera, node: PerceptionNod
 
 
 def test_a_node_with_no_camera_says_no_publisher_matched(camera: Camera, ros_context: object,
-                                                         executor: MultiThreadedExecutor) -> None:
+                                                         executor: Executor) -> None:
     lonely = PerceptionNode(context=ros_context, namespace="lonely")
     executor.add_node(lonely)
     reason = "no input frames: no publisher matched on /lonely/image (none running, or its QoS is incompatible"

@@ -20,7 +20,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from helpers import ROOT, wait_for
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.serialization import deserialize_message, serialize_message
@@ -49,7 +49,7 @@ def publish_all(node: rclpy.node.Node, messages: list[tuple[str, object]], qos: 
 
 
 def test_record_writes_every_session_topic_and_the_camera_as_received(
-    ros_context: object, executor: MultiThreadedExecutor, tmp_path: Path
+    ros_context: object, executor: Executor, tmp_path: Path
 ) -> None:
     recorder = SessionRecorder(tmp_path / "s.mcap", session_topics(images=True), context=ros_context)
     executor.add_node(recorder)
@@ -93,7 +93,7 @@ def test_record_writes_every_session_topic_and_the_camera_as_received(
 
 
 def test_a_recorder_killed_with_sigkill_leaves_its_file_readable_up_to_the_last_chunk(
-    ros_context: object, executor: MultiThreadedExecutor, tmp_path: Path
+    ros_context: object, executor: Executor, tmp_path: Path
 ) -> None:
     path = tmp_path / "killed.mcap"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -138,7 +138,7 @@ def test_a_recorder_killed_with_sigkill_leaves_its_file_readable_up_to_the_last_
 
 
 def test_replay_drives_a_sim_time_feedback_node_to_the_offline_verdicts_and_records_them(
-    ros_context: object, executor: MultiThreadedExecutor, tmp_path: Path
+    ros_context: object, executor: Executor, tmp_path: Path
 ) -> None:
     source = write_session(tmp_path / "source.mcap")
     # Sim-time tolerances for a loaded machine (the judged windows are unchanged): a lateness grace of 6 s (3 s

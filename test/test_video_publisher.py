@@ -15,7 +15,7 @@ import rclpy
 import yaml
 from helpers import ROOT, wait_for
 from node_process import STOPS, NodeProcess
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
@@ -35,7 +35,7 @@ def _params(**values: object) -> list[Parameter]:
     return [Parameter(name, value=value) for name, value in values.items()]
 
 
-def _listen(executor: MultiThreadedExecutor, ros_context, topic: str = "image") -> list[Image]:
+def _listen(executor: Executor, ros_context, topic: str = "image") -> list[Image]:
     listener = rclpy.create_node("listener", context=ros_context)
     received: list[Image] = []
     listener.create_subscription(Image, topic, received.append,
@@ -44,7 +44,7 @@ def _listen(executor: MultiThreadedExecutor, ros_context, topic: str = "image") 
     return received
 
 
-def test_publishes_clip_frames_in_order(executor: MultiThreadedExecutor, ros_context) -> None:
+def test_publishes_clip_frames_in_order(executor: Executor, ros_context) -> None:
     received = _listen(executor, ros_context)
     node = VideoPublisher(context=ros_context, parameter_overrides=_params(
         source=str(CLIP), start_time=9.0, max_frames=12, rate=40.0, reliability="reliable",
@@ -67,7 +67,7 @@ def test_publishes_clip_frames_in_order(executor: MultiThreadedExecutor, ros_con
 
 
 def test_image_folder_loops_until_max_frames(
-    executor: MultiThreadedExecutor, ros_context, tmp_path: Path
+    executor: Executor, ros_context, tmp_path: Path
 ) -> None:
     for i in range(3):
         cv2.imwrite(str(tmp_path / f"{i:03d}.png"), np.full((48, 64, 3), 40 * (i + 1), np.uint8))
@@ -82,7 +82,7 @@ def test_image_folder_loops_until_max_frames(
 
 
 def test_publish_clock_keeps_the_videos_timeline_when_playback_stalls(
-    executor: MultiThreadedExecutor, ros_context
+    executor: Executor, ros_context
 ) -> None:
     received = _listen(executor, ros_context)
     clocks: list[int] = []

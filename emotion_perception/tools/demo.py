@@ -12,7 +12,9 @@ The demo prints a line per reaction (throttled) and per verdict, and writes to `
 ``demo.mp4`` (annotated), ``frame.png`` (one annotated frame), ``timeline.png``,
 ``summary.json`` and ``session.mcap`` (the session's topics, for ``replay`` and ``report``).
 Same nodes and code paths as ``ros2 launch emotion_perception perception.launch.py``, composed
-in-process on a ``MultiThreadedExecutor``.
+in-process on one ``SingleThreadedExecutor``, as each node spins in its own process (rclpy's
+``MultiThreadedExecutor`` spins hot while a node's callback group is busy and another of its entities is
+ready; on 2 cores that loop played the clip at a fifth of real time).
 
     make demo                                  # the packaged clip
     make demo ARGS="--video my.mp4 --rate 2"   # your own video, played twice as fast
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -275,7 +277,7 @@ def run_demo(options: DemoOptions, context: Context | None = None) -> dict:
                for n in ("baseline_window", "response_delay", "response_end")}
     sim_time = Parameter("use_sim_time", value=True)
     remap = ["--ros-args", "-r", f"image:={CAMERA_TOPIC}"]
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
+    executor = SingleThreadedExecutor(context=context)
     nodes: list[Node] = []
     stats: list[dict] = []
     interrupted = False
