@@ -136,19 +136,21 @@ def main(argv: list[str] | None = None) -> int:
             child = None
             if mode is not None:
                 child = subprocess.Popen([sys.executable, "-m", "benchmarks.dashboard_load", "--pages-child",
-                                          str(dashboard.server.port), mode, "10", str(args.seconds + 2)], cwd=ROOT)
+                                          str(dashboard.server.port), mode, "10", str(args.seconds + 8)], cwd=ROOT)
             time.sleep(3.0)  # pages connected, the camera view (un)subscribed
             start, cpu_start, wall_start = len(probe.samples), _cpu_seconds(), time.monotonic()
-            time.sleep(args.seconds)
+            time.sleep(args.seconds / 2)
+            pages_open, camera_subscribed = dashboard.hub.pages, dashboard.camera_subscribed  # mid-window
+            time.sleep(args.seconds / 2)
             cpu_percent = 100 * (_cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
             samples = probe.samples[start:]
             result = {
                 "scenario": scenario,
-                "pages_open": dashboard.hub.pages,
+                "pages_open": pages_open,
                 "processed_fps": round(statistics.mean(s["processed_fps"] for s in samples), 1),
                 "latency_p95_ms": round(statistics.median(s["latency_p95_ms"] for s in samples), 1),
                 "process_cpu_percent": round(cpu_percent),
-                "camera_subscribed": dashboard.camera_subscribed,
+                "camera_subscribed": camera_subscribed,
                 "camera_frames_sent": dashboard.hub.counts["frames_sent"],
                 "pages_closed_too_slow": dashboard.hub.counts["closed_too_slow"],
                 "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
