@@ -12,6 +12,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from emotion_perception.ros.image_conversion import (
     SUPPORTED_ENCODINGS,
     ImageConversionError,
+    ImageTooLargeError,
     bgr8_to_compressed,
     compressed_to_bgr8,
     image_to_bgr8,
@@ -178,5 +179,20 @@ def test_huge_compressed_header_is_refused_before_decoding() -> None:
     raw = bytearray(image.data)
     raw[16:24] = (40000).to_bytes(4, "big") + (40000).to_bytes(4, "big")
     image.data = bytes(raw)
-    with pytest.raises(ImageConversionError, match="larger than the limit"):
+    with pytest.raises(ImageTooLargeError, match="larger than the limit"):
         compressed_to_bgr8(image)
+
+
+def test_only_an_image_over_the_limit_is_too_large() -> None:
+    """The node counts these as ``too_large``, every other refusal as ``conversion``."""
+    jpeg = bgr8_to_compressed(cv2.resize(_smooth_bgr(), (64, 48)), "jpeg")
+    with pytest.raises(ImageTooLargeError, match="64x48 pixels is larger than the limit of 3000"):
+        compressed_to_bgr8(jpeg, max_pixels=3000)
+    assert compressed_to_bgr8(jpeg, max_pixels=64 * 48).shape == (48, 64, 3)
+    with pytest.raises(ImageTooLargeError):
+        image_to_bgr8(numpy_to_image(np.zeros((48, 64, 3), np.uint8)), max_pixels=3000)
+    for name, msg, _ in MALFORMED:
+        if name != "too large":
+            with pytest.raises(ImageConversionError) as raised:
+                image_to_bgr8(msg)
+            assert not isinstance(raised.value, ImageTooLargeError), name

@@ -319,6 +319,14 @@ def test_diagnostics_report_rates_and_levels(camera: Camera, node: PerceptionNod
     assert values["frames_received"] >= 1 and values["frames_received"] == int(values["frames_received"])
 
 
+def test_an_oversized_compressed_frame_is_counted_as_too_large(
+        camera: Camera, ros_context: object, executor: Executor) -> None:
+    node = start_node(ros_context, executor, compressed_input=True, max_image_pixels=1000)
+    big = bgr8_to_compressed(load("pexels_happy_330.jpg"), "jpeg")
+    assert wait_for(lambda: camera.compressed_pub.publish(big) or node.drops["too_large"] > 0, 10.0, period=0.5)
+    assert node.drops["conversion"] == 0
+
+
 def test_a_node_with_no_camera_says_no_publisher_matched(camera: Camera, ros_context: object,
                                                          executor: Executor) -> None:
     lonely = PerceptionNode(context=ros_context, namespace="lonely")

@@ -58,6 +58,7 @@ from emotion_perception.ros.image_conversion import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_ENCODINGS,
     ImageConversionError,
+    ImageTooLargeError,
     bgr8_to_compressed,
     compressed_to_bgr8,
     image_to_bgr8,
@@ -236,6 +237,8 @@ def expected_outcome(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX
             return "too_large"
         else:
             frame = image_to_bgr8(msg, max_pixels)
+    except ImageTooLargeError:
+        return "too_large"
     except ImageConversionError:
         return "conversion"
     return "too_small" if min(frame.shape[:2]) < MIN_FACE_SIZE else "processed"

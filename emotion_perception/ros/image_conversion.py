@@ -3,7 +3,8 @@
 """``sensor_msgs/Image`` and ``sensor_msgs/CompressedImage`` to and from numpy, without cv_bridge.
 
 Reading works on any object with the message's fields (duck-typed), so it never needs rclpy.
-Every malformed message raises :class:`ImageConversionError` with a sentence saying what is wrong.
+Every malformed message raises :class:`ImageConversionError` with a sentence saying what is wrong; an image
+over the pixel limit raises its subclass :class:`ImageTooLargeError`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ DEFAULT_MAX_PIXELS = 7680 * 4320
 
 class ImageConversionError(ValueError):
     """A message cannot be converted: unknown encoding, impossible size, or bad data."""
+
+
+class ImageTooLargeError(ImageConversionError):
+    """A well-formed image, raw or compressed, with more pixels than the caller's limit."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ def image_to_numpy(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     if height <= 0 or width <= 0:
         raise ImageConversionError(f"image has zero size ({width}x{height})")
     if height * width > max_pixels:
-        raise ImageConversionError(
+        raise ImageTooLargeError(
             f"image of {width}x{height} pixels is larger than the limit of {max_pixels} pixels"
         )
     if enc.channels == 2 and width % 2:
@@ -142,7 +147,7 @@ def compressed_to_bgr8(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXEL
         raise ImageConversionError("compressed image has no data")
     header_ok, size = _compressed_size(data)
     if header_ok and size[0] * size[1] > max_pixels:
-        raise ImageConversionError(
+        raise ImageTooLargeError(
             f"compressed image of {size[0]}x{size[1]} pixels is larger than the limit of {max_pixels} pixels"
         )
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
@@ -151,7 +156,7 @@ def compressed_to_bgr8(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXEL
             f"cannot decode {data.size} bytes of compressed image (format {msg.format!r})"
         )
     if image.shape[0] * image.shape[1] > max_pixels:
-        raise ImageConversionError(
+        raise ImageTooLargeError(
             f"compressed image of {image.shape[1]}x{image.shape[0]} pixels is larger than the limit"
             f" of {max_pixels} pixels"
         )

@@ -40,6 +40,7 @@ from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
 from emotion_perception.ros.image_conversion import (
     DEFAULT_MAX_PIXELS,
     ImageConversionError,
+    ImageTooLargeError,
     compressed_to_bgr8,
     image_to_bgr8,
     numpy_to_image,
@@ -232,6 +233,9 @@ class PerceptionNode(Node):
             return
         try:
             frame = compressed_to_bgr8(msg, max_pixels) if self._compressed else image_to_bgr8(msg, max_pixels)
+        except ImageTooLargeError as exc:
+            self._drop("too_large", f"frame dropped: {exc}")
+            return
         except ImageConversionError as exc:
             self._drop("conversion", f"bad input frame dropped: {exc}")
             return
