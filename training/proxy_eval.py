@@ -407,8 +407,7 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
     predictions = {name: decide(log_probs[split], bias) for name, split in CAMERA_FIGURES.items()}
     for name, split in FER_FIGURES.items():
         predictions[name] = (fer_log_probs(classifier, sets[split]) + bias).argmax(axis=1)
-    test_predictions = predictions["camera_proxy_privatetest"]
-    return {
+    result = {
         "variant": dataclasses.asdict(variant) | {"model": str(variant.model),
                                                    "members": [str(m) for m in variant.members]},
         "class_bias": [round(float(b), 3) for b in bias],
@@ -421,8 +420,10 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
         "clip": clip,
         "clip_ms_per_frame": round(1e3 * clip_seconds / max(clip["frames"], 1), 2),
         "per_face": {name: encode(p) for name, p in predictions.items()},
-    } | {"camera_proxy_privatetest": scores(scene_labels["test"], test_predictions)
-         | {"slices": by_size(scene_labels["test"], test_predictions, cached["test"].params)}}
+    }
+    test = predictions["camera_proxy_privatetest"]
+    result["camera_proxy_privatetest"]["slices"] = by_size(scene_labels["test"], test, cached["test"].params)
+    return result
 
 
 def table(results: dict[str, dict]) -> str:
@@ -506,6 +507,8 @@ def main(argv: list[str] | None = None) -> dict:
     for option, name in (("--paired-with", args.paired_with), ("--adopt", args.adopt)):
         if name is not None and name not in {v.name for v in variants}:
             raise SystemExit(f"{option} {name}: no such variant (have {[v.name for v in variants]})")
+    if args.adopt and next(v for v in variants if v.name == args.adopt).members:
+        raise SystemExit(f"--adopt {args.adopt}: an ensemble has no single card to adopt it into")
     sets = load_sets(args.data, ValenceMap.load(args.valence_map))
     camera = camera_sets(sets, args.limit, args.seed)
     spec = ValenceClassifier(variants[0].model, threads=args.threads).spec
@@ -543,8 +546,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(output["table"])
     if args.adopt:
         chosen = next(v for v in variants if v.name == args.adopt)
-        if chosen.members:
-            raise SystemExit(f"--adopt {args.adopt}: an ensemble has no single card to adopt it into")
         print(f"adopted {chosen.name} into {adopt(chosen, results[chosen.name])}")
     return output
 
