@@ -191,6 +191,8 @@ def test_only_an_image_over_the_limit_is_too_large() -> None:
     assert compressed_to_bgr8(jpeg, max_pixels=64 * 48).shape == (48, 64, 3)
     with pytest.raises(ImageTooLargeError):
         image_to_bgr8(numpy_to_image(np.zeros((48, 64, 3), np.uint8)), max_pixels=3000)
+    with pytest.raises(ImageTooLargeError):  # the limit is checked first, whatever else is wrong
+        image_to_bgr8(_image(encoding="no_such_encoding", width=100_000, height=100_000, step=0, data=b""))
     for name, msg, _ in MALFORMED:
         if name != "too large":
             with pytest.raises(ImageConversionError) as raised:

@@ -229,14 +229,10 @@ class CompressedFuzzer:
 
 
 def expected_outcome(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
-    """What the node must do with ``msg``, by the node's own rules (raw: size limit first)."""
+    """What the node must do with ``msg``, by the node's own rules (those of ``image_conversion``)."""
     try:
-        if isinstance(msg, CompressedImage):
-            frame = compressed_to_bgr8(msg, max_pixels)
-        elif msg.width * msg.height > max_pixels:
-            return "too_large"
-        else:
-            frame = image_to_bgr8(msg, max_pixels)
+        convert = compressed_to_bgr8 if isinstance(msg, CompressedImage) else image_to_bgr8
+        frame = convert(msg, max_pixels)
     except ImageTooLargeError:
         return "too_large"
     except ImageConversionError:

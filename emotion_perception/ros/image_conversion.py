@@ -68,16 +68,17 @@ def image_to_numpy(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     """Return the pixels of ``msg`` in its own encoding: ``(H, W)`` or ``(H, W, C)``, native byte order.
 
     Row padding (``step`` larger than a row) is removed; the result is a copy-free view where
-    possible, so copy it before keeping it beyond the message's lifetime.
+    possible, so copy it before keeping it beyond the message's lifetime. The pixel limit is checked first,
+    so an oversized frame is :class:`ImageTooLargeError` whatever else is wrong with it.
     """
-    enc = _encoding(msg.encoding)
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    if height <= 0 or width <= 0:
-        raise ImageConversionError(f"image has zero size ({width}x{height})")
     if height * width > max_pixels:
         raise ImageTooLargeError(
             f"image of {width}x{height} pixels is larger than the limit of {max_pixels} pixels"
         )
+    enc = _encoding(msg.encoding)
+    if height <= 0 or width <= 0:
+        raise ImageConversionError(f"image has zero size ({width}x{height})")
     if enc.channels == 2 and width % 2:
         raise ImageConversionError(f"{msg.encoding} needs an even width, got {width}")
     row_bytes = width * enc.channels * enc.dtype.itemsize
@@ -102,8 +103,8 @@ def image_to_numpy(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
 
 def image_to_bgr8(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Return ``msg`` as a contiguous ``(H, W, 3)`` uint8 BGR array, whatever its encoding."""
-    enc = _encoding(msg.encoding)
     pixels = image_to_numpy(msg, max_pixels)
+    enc = _encoding(msg.encoding)
     if pixels.dtype == np.uint16:
         pixels = (pixels >> 8).astype(np.uint8)
     if enc.to_bgr is None:

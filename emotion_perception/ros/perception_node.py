@@ -228,9 +228,6 @@ class PerceptionNode(Node):
         self.exit_status.set_result(1)
 
     def _process(self, msg: Image | CompressedImage, received: float, max_pixels: int) -> None:
-        if not self._compressed and msg.width * msg.height > max_pixels:
-            self._drop("too_large", f"frame of {msg.width}x{msg.height} px exceeds max_image_pixels={max_pixels}")
-            return
         try:
             frame = compressed_to_bgr8(msg, max_pixels) if self._compressed else image_to_bgr8(msg, max_pixels)
         except ImageTooLargeError as exc:
@@ -278,9 +275,9 @@ class PerceptionNode(Node):
         )
         self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
 
-    def _silence(self) -> str:
+    def _silence(self, matched: int) -> str:
         """Why no frame came: no publisher matched, or frames lost between a matched publisher and this node."""
-        topic, matched = self._image_sub.topic_name, self._image_sub.get_publisher_count()
+        topic = self._image_sub.topic_name
         if not matched:
             return (f"no input frames: no publisher matched on {topic} (none running, or its QoS is incompatible: "
                     f"ros2 topic info -v {topic})")
@@ -299,11 +296,12 @@ class PerceptionNode(Node):
             totals, problem = dict(self._totals), self._last_problem
             now = time.monotonic()
             elapsed, self._window_start = max(now - self._window_start, 1e-3), now
+        matched = self._image_sub.get_publisher_count()
         bad = window["drop_conversion"] + window["drop_too_large"] + window["drop_too_small"]
         if window["drop_processing"]:
             level, message = DiagnosticStatus.ERROR, f"{window['drop_processing']} frame(s) failed: {problem}"
         elif window["input"] == 0:
-            level, message = DiagnosticStatus.WARN, self._silence()
+            level, message = DiagnosticStatus.WARN, self._silence(matched)
         elif bad:
             level, message = DiagnosticStatus.WARN, f"{bad} bad frame(s) dropped: {problem}"
         elif window["drop_backlog"] > window["processed"]:
@@ -318,7 +316,7 @@ class PerceptionNode(Node):
             "latency_p95_ms": p95,
             "faces_per_frame": window["faces"] / max(window["processed"], 1),
             "frames_received": totals.get("received", 0),  # since start: each is processed or in a drops_ count
-            "image_publishers_matched": self._image_sub.get_publisher_count(),
+            "image_publishers_matched": matched,
             **{f"drops_{r}": totals.get(r, 0) for r in DROP_REASONS},
         }
         self._publish_status(level, message, values)
