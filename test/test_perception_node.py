@@ -344,6 +344,8 @@ def test_a_node_with_no_camera_says_no_publisher_matched(camera: Camera, ros_con
         ("min_detection_confidence", 0.0, "min_detection_confidence"),
         ("detect_every", 0, "detect_every"),
         ("max_faces", "many", "type"),
+        ("class_prior", [0.35, 0.0], "class_prior"),
+        ("class_prior", [9.0, 0.0, 0.0], "class_prior"),
         ("model_path", "/new/model.pt", "read-only"),
     ],
 )
@@ -369,10 +371,25 @@ def test_set_parameters_applies_good_values_at_runtime(camera: Camera, node: Per
     assert wait_for(lambda: camera.image_pub.publish(big) or node.drops["too_large"] > before, 10.0, period=0.5)
 
 
+def test_class_prior_set_at_runtime_shifts_the_published_probabilities(
+    ros_context: object, executor: Executor, camera: Camera
+) -> None:
+    node = start_node(ros_context, executor, detect_every=1, classify_every=1)
+    face, prior = load("pexels_sad_045.jpg"), np.array([0.35, 0.0, -0.5])
+    (plain,) = camera.send(camera.image(face)).reactions
+    (result,) = node.set_parameters([Parameter("class_prior", value=prior.tolist())])
+    assert result.successful and node.recognizer.config.class_prior == tuple(prior)
+    (shifted,) = camera.send(camera.image(face)).reactions
+    before = np.array(plain.probabilities, np.float64)
+    assert np.allclose(shifted.probabilities, before * np.exp(prior) / (before * np.exp(prior)).sum(), atol=1e-5)
+    assert shifted.probabilities[0] > plain.probabilities[0] + 0.02
+
+
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
         ({"smoothing": 1.5}, InvalidParameterValueException),
+        ({"class_prior": [0.1, 0.2]}, ValueError),
         ({"detection_size": 32}, ValueError),
         ({"model_path": "/nonexistent/valence.pt"}, ModelLoadError),
     ],

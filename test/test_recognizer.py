@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from helpers import ROOT, load
@@ -98,6 +99,42 @@ def test_min_confidence_reports_unsure_faces_as_neutral(recognizer: EmotionRecog
     reaction = recognizer.run(load("pexels_happy_330.jpg"))[0]
     assert reaction.valence is Valence.NEUTRAL
     assert reaction.confidence == pytest.approx(reaction.probabilities[Valence.NEUTRAL.index])
+
+
+def test_class_prior_shifts_the_probabilities_as_a_log_prior(recognizer: EmotionRecognizer) -> None:
+    frame, prior = load("pexels_sad_045.jpg"), np.array([0.35, 0.0, -0.5])
+    plain = np.array(recognizer.run(frame)[0].probabilities)
+    crop_plain = np.array(recognizer.run_on_face(frame).probabilities)
+    recognizer.reset()
+    recognizer.configure(class_prior=tuple(prior))
+    shifted = np.array(recognizer.run(frame)[0].probabilities)
+    expected = plain * np.exp(prior) / (plain * np.exp(prior)).sum()
+    assert np.allclose(shifted, expected, atol=1e-5) and not np.allclose(shifted, plain, atol=1e-3)
+    crop_expected = crop_plain * np.exp(prior) / (crop_plain * np.exp(prior)).sum()
+    assert np.allclose(recognizer.run_on_face(frame).probabilities, crop_expected, atol=1e-5)
+
+
+def clip_frame(index: int) -> np.ndarray:
+    """Frame ``index`` of the packaged demo clip (media/README.md)."""
+    capture = cv2.VideoCapture(str(ROOT / "media" / "WolfgangLanger_Pexels.mp4"))
+    try:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    assert ok, f"cannot read frame {index} of the demo clip"
+    return frame
+
+
+def test_a_negative_prior_reads_the_crying_face_behind_a_hand_as_negative(recognizer: EmotionRecognizer) -> None:
+    # Frame 142: she cries with a hand pressed over nose and mouth; the model's own rule says neutral.
+    frame = clip_frame(142)
+    (default,) = recognizer.run(frame)
+    assert default.valence is Valence.NEUTRAL and default.probabilities[0] > 0.4
+    recognizer.reset()
+    recognizer.configure(class_prior=(0.35, 0.0, 0.0))
+    (shifted,) = recognizer.run(frame)
+    assert shifted.valence is Valence.NEGATIVE
 
 
 def test_detect_every_n_frames_reuses_tracked_boxes(recognizer: EmotionRecognizer) -> None:
@@ -192,6 +229,10 @@ def test_any_face_detector_can_replace_yunet() -> None:
         {"smoothing": 1.0},
         {"max_faces": 0},
         {"min_face_size": 2},
+        {"class_prior": (0.35, 0.0)},
+        {"class_prior": (6.0, 0.0, 0.0)},
+        {"class_prior": (float("nan"), 0.0, 0.0)},
+        {"class_prior": "035"},
     ],
 )
 def test_invalid_settings_are_rejected_with_a_reason(recognizer: EmotionRecognizer, changes: dict) -> None:
@@ -218,9 +259,10 @@ def test_classification_is_spread_over_frames_and_kept_off_detection_frames(
     batches: list[int] = []
     predict = recognizer.classifier.predict
 
-    def counting_predict(image: np.ndarray, boxes: list, landmarks: list | None = None) -> np.ndarray:
+    def counting_predict(image: np.ndarray, boxes: list, landmarks: list | None = None,
+                         prior: tuple | None = None) -> np.ndarray:
         batches.append(len(boxes))
-        return predict(image, boxes, landmarks)
+        return predict(image, boxes, landmarks, prior)
 
     monkeypatch.setattr(recognizer.classifier, "predict", counting_predict)
     recognizer.configure(detect_every=2, classify_every=3)

@@ -50,7 +50,12 @@ from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
-from emotion_perception.vision.recognizer import CONFIG_RANGES, EmotionRecognizer, RecognizerConfig
+from emotion_perception.vision.recognizer import (
+    CLASS_PRIOR_RANGE,
+    CONFIG_RANGES,
+    EmotionRecognizer,
+    RecognizerConfig,
+)
 
 try:
     from emotion_perception.ros.hri_output import HriFaceOutput
@@ -82,6 +87,8 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "smoothing": (0.5, "per-face EMA weight of past probabilities; 0 = off", RANGE["smoothing"], False),
     "max_faces": (10, "most faces classified per frame (highest detector score first)", RANGE["max_faces"], False),
     "max_missed": (5, "detector runs a face may be missed before its id is dropped", RANGE["max_missed"], False),
+    "class_prior": ([0.0, 0.0, 0.0], "log-prior (negative, neutral, positive) added to the model's decision rule;"
+                    " [0.35, 0.0, 0.0] reports more faces NEGATIVE", None, False),
     "max_image_pixels": (DEFAULT_MAX_PIXELS, "larger frames (width x height) are dropped", (1, 1 << 28), False),
     "debug_image_rate": (10.0, "Hz cap of ~/debug_image, drawn only while subscribed; 0 = every processed frame",
                          (0.0, 1000.0), False),
@@ -89,7 +96,8 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "hri_cropped": (False, "with hri_output: publish each face's image on humans/faces/<id>/cropped", None, True),
     "hri_face_timeout": (2.0, "s after a face leaves before its humans/faces/<id>/* publishers go", (0.0, 60.0), True),
 }
-CONSTRAINTS = {"detection_size": "0 or in [{}, {}]".format(*RANGE["detection_size"])}
+CONSTRAINTS = {"detection_size": "0 or in [{}, {}]".format(*RANGE["detection_size"]),
+               "class_prior": "3 numbers in [{}, {}]".format(*CLASS_PRIOR_RANGE)}
 CONFIG_KEYS = tuple(f.name for f in RecognizerConfig.__dataclass_fields__.values())
 STARTUP_ERRORS = (
     ModelLoadError, DetectorLoadError, ValueError, InvalidParameterValueException, InvalidParameterTypeException

@@ -77,7 +77,8 @@ class ValenceClassifier:
     ``mirror`` averages each face with its mirror image (about twice the cost, +1 point macro-F1 on
     FER); ``None`` follows the model card. The card's matching temperature is used either way.
     ``class_bias`` (default: the card's) is added to the calibrated logits: a prior correction that
-    shifts the decision between classes (e.g. towards the negative class FER under-represents).
+    shifts the decision between classes (e.g. towards the negative class FER under-represents). The
+    ``prior`` of the ``predict*`` methods is added on top of it, per call (the recognizer's ``class_prior``).
     ``precision``: ``auto`` runs the int8 export when one matches the weights, else float32; ``int8``
     requires it (:class:`ModelLoadError` otherwise); ``fp32`` never uses it. ``self.precision`` says which
     runs, ``uses_torch`` whether torch was needed.
@@ -150,22 +151,25 @@ class ValenceClassifier:
             return mirror_average(both[: len(batch)], both[len(batch):])
         return self._run(np.ascontiguousarray(batch))
 
-    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+    def predict_batch(self, batch: np.ndarray, prior: Sequence[float] | None = None) -> np.ndarray:
         """Preprocessed faces ``(N, C, size, size)`` float32 → calibrated probabilities ``(N, 3)``."""
-        return softmax(self.served_logits(self.logits_batch(batch)))
+        return softmax(self.served_logits(self.logits_batch(batch), prior))
 
-    def served_logits(self, logits: np.ndarray) -> np.ndarray:
-        """:meth:`logits_batch` output as served: divided by the temperature, plus the decision rule's bias."""
-        return logits / self.temperature + self.class_bias
+    def served_logits(self, logits: np.ndarray, prior: Sequence[float] | None = None) -> np.ndarray:
+        """:meth:`logits_batch` output as served: divided by the temperature, plus the decision rule's bias
+        and the caller's log-``prior`` (negative, neutral, positive) when given."""
+        served = logits / self.temperature + self.class_bias
+        return served if prior is None else served + np.asarray(prior, np.float32)
 
     def predict(self, image: np.ndarray, boxes: Sequence[Box],
-                landmarks: Sequence[Sequence[tuple[float, float]]] | None = None) -> np.ndarray:
+                landmarks: Sequence[Sequence[tuple[float, float]]] | None = None,
+                prior: Sequence[float] | None = None) -> np.ndarray:
         """All faces of one frame (BGR or gray uint8, detector boxes ``(x, y, w, h)``) → ``(N, 3)``.
 
         ``landmarks`` (the detector's, per box) level each face when the card's input spec aligns.
         """
-        return self.predict_batch(preprocess_faces(image, boxes, self.spec, landmarks))
+        return self.predict_batch(preprocess_faces(image, boxes, self.spec, landmarks), prior)
 
-    def predict_crop(self, crop: np.ndarray) -> np.ndarray:
+    def predict_crop(self, crop: np.ndarray, prior: Sequence[float] | None = None) -> np.ndarray:
         """One already cropped face (e.g. from ``face_crop``) → ``(3,)``."""
-        return self.predict_batch(preprocess_crop(crop, self.spec)[None])[0]
+        return self.predict_batch(preprocess_crop(crop, self.spec)[None], prior)[0]

@@ -40,6 +40,8 @@ CONFIG_RANGES: dict[str, tuple[float, float]] = {
     "max_faces": (1, 100),
     "max_missed": (0, 100),
 }
+#: The closed range of each of the three numbers of ``RecognizerConfig.class_prior``.
+CLASS_PRIOR_RANGE = (-5.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class RecognizerConfig:
     - ``smoothing``: per-face EMA weight of the past probabilities in [0, 1); 0 = off.
     - ``max_faces``: at most this many faces (highest detector score first) per frame.
     - ``max_missed``: detector runs a face may be missed before its track (and id) is dropped.
+    - ``class_prior``: log-prior (negative, neutral, positive) added to the model's calibrated logits,
+      on top of its card's decision rule: the operating point. ``(0.35, 0, 0)`` reports more faces
+      NEGATIVE (README, "Choosing the operating point"); ``(0, 0, 0)`` = the model's own rule.
     """
 
     detection_size: int = 320
@@ -70,6 +75,7 @@ class RecognizerConfig:
     smoothing: float = 0.0
     max_faces: int = 10
     max_missed: int = 5
+    class_prior: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
         for name, (low, high) in CONFIG_RANGES.items():
@@ -77,6 +83,15 @@ class RecognizerConfig:
             if not (low <= value <= high or (name == "detection_size" and value == 0)):
                 either = "0 or " if name == "detection_size" else ""
                 raise ValueError(f"{name} must be {either}in [{low}, {high}], got {value!r}")
+        low, high = CLASS_PRIOR_RANGE
+        try:
+            prior = () if isinstance(self.class_prior, str | bytes) else tuple(float(v) for v in self.class_prior)
+        except (TypeError, ValueError):
+            prior = ()
+        if len(prior) != 3 or not all(low <= v <= high for v in prior):
+            raise ValueError(f"class_prior must be 3 numbers (negative, neutral, positive) in [{low}, {high}], "
+                             f"got {self.class_prior!r}")
+        object.__setattr__(self, "class_prior", prior)
 
 
 @dataclass
@@ -160,7 +175,7 @@ class EmotionRecognizer:
         due = self._due(tracks, detected)
         if due:
             probabilities = self.classifier.predict(frame_bgr, [t.detection.box for t in due],
-                                                    [t.detection.landmarks for t in due])
+                                                    [t.detection.landmarks for t in due], cfg.class_prior)
             for track, probs in zip(due, probabilities, strict=True):
                 track.smooth(probs, cfg.smoothing)
         reactions = [
@@ -196,7 +211,7 @@ class EmotionRecognizer:
 
         ``detection_confidence`` is 1 (the caller vouches that it is a face) and ``face_id`` is empty.
         """
-        probs = self.classifier.predict_crop(face_crop)
+        probs = self.classifier.predict_crop(face_crop, self.config.class_prior)
         height, width = face_crop.shape[:2]
         return FaceReaction.from_probabilities(
             (0, 0, width, height), probs, detection_confidence=1.0, min_confidence=self.config.min_confidence
