@@ -89,8 +89,9 @@ class RecognizerConfig:
         except (TypeError, ValueError):
             prior = ()
         if len(prior) != 3 or not all(low <= v <= high for v in prior):
+            given = list(prior) if prior else repr(self.class_prior)  # a list, also for ROS's array('d', ...)
             raise ValueError(f"class_prior must be 3 numbers (negative, neutral, positive) in [{low}, {high}], "
-                             f"got {self.class_prior!r}")
+                             f"got {given}")
         object.__setattr__(self, "class_prior", prior)
 
 
