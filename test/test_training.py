@@ -374,6 +374,29 @@ def _rolled(face: np.ndarray, degrees: float) -> np.ndarray:
     return cv2.warpAffine(face, matrix, face.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def test_landmarks_of_several_face_sets_are_found_once_and_cached_in_one_write(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from training import crop_geometry
+
+    frame = load("pexels_sad_030.jpg")
+    level = face_crop(frame, YuNetDetector().detect(frame)[0].box, InputSpec())
+    faces = [level, _rolled(level, 15.0), np.full_like(level, 128)]  # the flat gray one has no face
+    hashes = [pixel_hash(f) for f in faces]
+    check = FaceSet(faces[:2], np.tile([1.0, 0.0, 0.0], (2, 1)), ["val"] * 2, hashes[:2], "check")
+    calibration = FaceSet(faces[1:], np.tile([1.0, 0.0, 0.0], (2, 1)), ["train"] * 2, hashes[1:], "calibration")
+    detected, writes = [], []
+    detect, savez = crop_geometry.detect_stored_face, np.savez
+    monkeypatch.setattr(crop_geometry, "detect_stored_face", lambda d, image: detected.append(1) or detect(d, image))
+    monkeypatch.setattr(crop_geometry.np, "savez", lambda *a, **k: writes.append(1) or savez(*a, **k))
+    cache = tmp_path / "landmarks.npz"
+    found = stored_face_landmarks(check, calibration, cache=cache)
+    assert set(found) == set(hashes[:2]) and (len(detected), len(writes)) == (3, 1)
+    again = stored_face_landmarks(calibration, check, cache=cache)
+    assert set(again) == set(found) and (len(detected), len(writes)) == (3, 1)  # all known or missed: no work
+    assert all(np.array_equal(found[h], again[h]) for h in found)
+
+
 def test_aligned_training_levels_each_stored_face_as_the_pipeline_levels_camera_faces() -> None:
     frame = load("pexels_sad_030.jpg")
     level = face_crop(frame, YuNetDetector().detect(frame)[0].box, InputSpec())  # 48x48 gray, as FER stores faces

@@ -46,30 +46,32 @@ def detect_stored_face(detector: YuNetDetector, face: np.ndarray, upsample: int 
                      tuple(((px - pad) / upsample, (py - pad) / upsample) for px, py in best.landmarks))
 
 
-def stored_face_landmarks(faces: FaceSet, cache: Path | None = None) -> dict[str, np.ndarray]:
-    """YuNet's five landmarks (5, 2) of each stored face found, keyed by pixel hash; ``cache`` is an ``.npz``
-    read for the hashes it holds and rewritten with the new ones (a face YuNet misses has no entry)."""
+def stored_face_landmarks(*face_sets: FaceSet, cache: Path | None = None) -> dict[str, np.ndarray]:
+    """YuNet's five landmarks (5, 2) of each stored face of ``face_sets`` found, keyed by pixel hash; ``cache``
+    is an ``.npz`` read for the hashes it holds and rewritten once with the new ones (a face YuNet misses has
+    no entry)."""
     known: dict[str, np.ndarray] = {}
     missed: set[str] = set()
     if cache is not None and cache.exists():
         with np.load(cache) as stored:
             known = dict(zip(stored["hashes"].tolist(), stored["landmarks"], strict=True))
             missed = set(stored["missed"].tolist())
-    todo = [i for i, h in enumerate(faces.hashes) if h not in known and h not in missed]
+    todo = {h: image for faces in face_sets for h, image in zip(faces.hashes, faces.images, strict=True)
+            if h not in known and h not in missed}
     if todo:
         detector = stored_face_detector()
-        for i in todo:
-            found = detect_stored_face(detector, faces.images[i])
+        for h, image in todo.items():
+            found = detect_stored_face(detector, image)
             if found is None or len(found.landmarks) < 2:
-                missed.add(faces.hashes[i])
+                missed.add(h)
             else:
-                known[faces.hashes[i]] = np.asarray(found.landmarks, np.float32)
+                known[h] = np.asarray(found.landmarks, np.float32)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, hashes=np.asarray(list(known), dtype=str),
                      landmarks=np.asarray(list(known.values()), np.float32).reshape(-1, 5, 2),
                      missed=np.asarray(sorted(missed), dtype=str))
-    return {h: known[h] for h in faces.hashes if h in known}
+    return {h: known[h] for faces in face_sets for h in faces.hashes if h in known}
 
 
 def measure(faces: list[np.ndarray], upsample: int, pad: int, border: int) -> dict:

@@ -54,11 +54,9 @@ def main(argv: list[str] | None = None) -> dict:
     data = deduplicate(read_dataset(args.data, ValenceMap.load(args.valence_map), "auto", modes))
     train, val, test = data.split("train"), data.split("val"), data.split("test")
     check = val if len(val) else train
-    if card.spec.align:
-        check.landmarks = stored_face_landmarks(check, args.landmarks)
-        if check is not train:  # with no val split the check set is the training set, landmarks and all
-            train.landmarks = stored_face_landmarks(
-                train.subset(sample_index(len(train), args.calibration_faces, args.seed)), args.landmarks)
+    if card.spec.align:  # the check set and the calibration faces (the training set's sample preprocessed draws)
+        calibration = train.subset(sample_index(len(train), args.calibration_faces, args.seed))
+        check.landmarks = train.landmarks = stored_face_landmarks(check, calibration, cache=args.landmarks)
     report = export_onnx_int8(onnx_path(args.model), preprocessed(train, card.spec, args.calibration_faces, args.seed),
                               preprocessed(check, card.spec), int8_onnx_path(args.model))
     for precision in ("fp32", "int8"):

@@ -373,7 +373,7 @@ def load_data(args: argparse.Namespace, vmap: ValenceMap) -> FaceSet:
         data = data.subset(np.sort(keep))
     if args.align_train:
         cache = args.output_dir / "landmarks.npz" if distributed.is_main() else None
-        data.landmarks = stored_face_landmarks(data, cache)
+        data.landmarks = stored_face_landmarks(data, cache=cache)
         print(f"landmarks: {len(data.landmarks)} of {len(data)} faces found by YuNet", flush=True)
     return data
 
