@@ -79,6 +79,18 @@ def test_cached_crops_give_what_the_plain_api_reports(fer_like_faces: FaceSet, t
     assert (1.1, False) in CROP_KINDS
 
 
+def test_a_cache_of_other_crop_kinds_is_made_again_not_misread(fer_like_faces: FaceSet, tmp_path: Path) -> None:
+    spec, cache = ValenceClassifier().spec, tmp_path / "c.npz"
+    proxy = scene_crops(fer_like_faces, seed=3, spec=spec, cache=cache)
+    with np.load(cache) as stored:
+        old = {k: stored[k] for k in stored.files}
+    np.savez_compressed(cache, **old | {"crops": old["crops"][:, ::-1].copy(), "kinds": old["kinds"][::-1].copy()})
+    again = scene_crops(fer_like_faces, seed=3, spec=spec, cache=cache)
+    assert np.array_equal(again.crops, proxy.crops)
+    with np.load(cache) as stored:
+        assert np.array_equal(stored["kinds"], np.asarray(CROP_KINDS, np.float32))
+
+
 @pytest.fixture()
 def proxy_inputs(fer_like_faces: FaceSet, tmp_path: Path) -> tuple:
     """(sets, camera, cached, args) for :func:`evaluate_variant`: the two real faces as every split, labelled

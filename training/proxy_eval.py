@@ -61,7 +61,8 @@ FACE_SIDE = (80.0, 250.0)  #: range of the FER frame's side in the scene (px, lo
 BIAS_GRID = np.round(np.arange(-1.5, 1.5001, 0.05), 2)  #: candidate log-prior corrections (neutral fixed at 0)
 SIZE_BUCKETS = ((0, 120), (120, 180), (180, 10_000))  #: FER frame side in the scene (px)
 #: (crop scale, eyes levelled) of the crops cached per scene
-CROP_KINDS = ((1.0, False), (1.1, False), (1.2, False), (1.3, False), (1.1, True))
+CROP_KINDS = ((0.9, False), (0.95, False), (1.0, False), (1.05, False), (1.1, False), (1.2, False), (1.3, False),
+              (0.9, True), (0.95, True), (1.0, True), (1.05, True), (1.1, True))
 
 
 @dataclass(frozen=True)
@@ -200,10 +201,12 @@ def preprocess_crops(frame: np.ndarray, face: Detection, spec: InputSpec) -> np.
 
 
 def scene_crops(faces: FaceSet, seed: int, spec: InputSpec, cache: Path | None) -> SceneCrops:
-    """Detect with the plain API's defaults (``EmotionRecognizer.detect``) and crop as ``predict`` does; cached."""
+    """Detect with the plain API's defaults (``EmotionRecognizer.detect``) and crop as ``predict`` does; cached
+    (a cache of other crop kinds than :data:`CROP_KINDS` is made again)."""
     if cache is not None and cache.is_file():
         stored = np.load(cache, allow_pickle=False)
-        return SceneCrops(stored["crops"], stored["found"], json.loads(str(stored["params"])))
+        if np.array_equal(stored["kinds"], np.asarray(CROP_KINDS, np.float32)):
+            return SceneCrops(stored["crops"], stored["found"], json.loads(str(stored["params"])))
     detect = EmotionRecognizer().detect
     crops = np.zeros((len(faces), len(CROP_KINDS), spec.size, spec.size, *(() if spec.grayscale else (3,))), np.uint8)
     found = np.zeros(len(faces), bool)
