@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from training.proxy_eval import (
     encode,
     evaluate_variant,
     fit_bias,
+    fit_crop,
     paired_bootstrap,
     scene_crops,
     scene_log_probs,
@@ -144,6 +146,26 @@ def test_adopting_a_variant_makes_its_rule_the_cards_default_and_the_api_serves_
     assert classifier.precision == "int8" and not classifier.tta_flip
     np.testing.assert_allclose(classifier.class_bias, [0.35, 0.0, 0.0])
     assert Path(DEFAULT_MODEL_PATH).with_suffix(".json").read_text() == shipped
+
+
+def test_a_fitted_crop_is_the_kind_that_scores_best_on_publictest_scenes_and_ties_keep_the_cards(
+        proxy_inputs: tuple) -> None:
+    _, camera, cached, _ = proxy_inputs
+    val, labels = cached["val"], camera["val"].labels
+    classifier = ValenceClassifier(threads=1)
+    card = (classifier.spec.scale, classifier.spec.align)
+    scores_by_kind = fit_crop(classifier, val, labels)
+    assert set(scores_by_kind) == set(CROP_KINDS) and scores_by_kind[card] == max(scores_by_kind.values())
+    assert (classifier.spec.scale, classifier.spec.align) == card  # the card's crop is among the best: it stays
+    only = CROP_KINDS.index((1.0, False))
+    blank = val.crops.copy()
+    blank[:, [k for k in range(len(CROP_KINDS)) if k != only]] = 128  # every other kind sees a gray square
+    scores_by_kind = fit_crop(classifier, dataclasses.replace(val, crops=blank), labels)
+    assert (classifier.spec.scale, classifier.spec.align) == (1.0, False)
+    assert scores_by_kind[(1.0, False)] > max(v for k, v in scores_by_kind.items() if k != (1.0, False))
+    assert Variant.parse("f:crop=fit").crop == "fit"
+    with pytest.raises(argparse.ArgumentTypeError, match="chooses scale and align"):
+        Variant.parse("f:crop=fit,scale=1.0")
 
 
 def test_a_negative_only_prior_leaves_the_positive_class_alone() -> None:

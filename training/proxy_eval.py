@@ -75,6 +75,9 @@ class Variant:
     mirror: bool | None = None  #: None = the card's
     scale: float | None = None  #: crop side / box side; None = the card's
     align: bool | None = None  #: level the eyes with YuNet's landmarks; None = the card's
+    #: "card" (``scale`` / ``align`` or the card's) or "fit": the (scale, align) of :data:`CROP_KINDS` with the
+    #: best macro-F1 on the PublicTest camera proxy (ties: the card's)
+    crop: str = "card"
     #: "card", "fit" (PublicTest camera proxy), "fitval" (that and PublicTest), "fitlabels" (PublicTest under
     #: both label protocols), "fitneg" (the same, the negative class's prior alone) or "neg/neu/pos"
     bias: str = "card"
@@ -86,15 +89,19 @@ class Variant:
         values: dict = {}
         for item in filter(None, options.split(",")):
             key, sep, value = item.partition("=")
-            if not sep or key not in ("model", "mirror", "scale", "align", "bias", "precision"):
+            if not sep or key not in ("model", "mirror", "scale", "align", "crop", "bias", "precision"):
                 raise argparse.ArgumentTypeError(
-                    f"variant option {item!r}: expected model|mirror|scale|align|bias|precision=VALUE")
+                    f"variant option {item!r}: expected model|mirror|scale|align|crop|bias|precision=VALUE")
+            if key == "crop" and value not in ("card", "fit"):
+                raise argparse.ArgumentTypeError(f"variant option {item!r}: crop is card or fit")
             if key == "model":
                 first, *more = value.split("+")
                 values["model"], values["members"] = Path(first), tuple(map(Path, more))
                 continue
             values[key] = (value not in ("0", "false", "off") if key in ("mirror", "align")
                            else float(value) if key == "scale" else value)
+        if values.get("crop") == "fit" and ("scale" in values or "align" in values):
+            raise argparse.ArgumentTypeError(f"variant {name}: crop=fit chooses scale and align itself")
         return cls(name=name, **values)
 
 
@@ -283,6 +290,20 @@ def fit_bias(log_probs: np.ndarray, labels: np.ndarray, *more: tuple[np.ndarray,
     return best_bias
 
 
+def fit_crop(classifier: ValenceClassifier, proxy: SceneCrops, labels: np.ndarray) -> dict[tuple[float, bool], float]:
+    """Set ``classifier.spec`` to the cached crop kind with the best macro-F1 on ``proxy`` (ties: the spec's own);
+    returns every kind's macro-F1."""
+    own = classifier.spec
+    found = {}
+    for scale, align in CROP_KINDS:
+        classifier.spec = dataclasses.replace(own, scale=scale, align=align)
+        found[(scale, align)] = scores(labels, decide(scene_log_probs(classifier, proxy), classifier.class_bias))[
+            "macro_f1"]
+    best = max(found, key=lambda k: (found[k], k == (own.scale, own.align)))
+    classifier.spec = dataclasses.replace(own, scale=best[0], align=best[1])
+    return found
+
+
 def encode(predictions: np.ndarray) -> str:
     """One character per face or frame: ``.`` no face, ``-`` negative, ``=`` neutral, ``+`` positive."""
     return "".join(".-=+"[v + 1] for v in predictions)
@@ -389,9 +410,10 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
         classifier.spec = dataclasses.replace(classifier.spec, scale=variant.scale)
     if variant.align is not None:
         classifier.spec = dataclasses.replace(classifier.spec, align=variant.align)
-    log_probs = {split: scene_log_probs(classifier, cached[split]) for split in CAMERA_SPLITS}
     labels = {split: sets[split].labels for split in sets}
     scene_labels = {split: camera[split].labels for split in camera}
+    crop_fit = fit_crop(classifier, cached["val"], scene_labels["val"]) if variant.crop == "fit" else {}
+    log_probs = {split: scene_log_probs(classifier, cached[split]) for split in CAMERA_SPLITS}
     if variant.bias == "fit":
         classifier.class_bias = fit_bias(log_probs["val"], scene_labels["val"])
     elif variant.bias == "fitval":
@@ -418,6 +440,8 @@ def evaluate_variant(variant: Variant, sets: dict[str, FaceSet], camera: dict[st
         "precision": classifier.precision,
         "crop_scale": classifier.spec.scale,
         "align": classifier.spec.align,
+        "crop_fit": [{"scale": scale, "align": align, "publictest_macro_f1": f1}
+                     for (scale, align), f1 in crop_fit.items()],
         **{name: scores(scene_labels[split], predictions[name]) for name, split in CAMERA_FIGURES.items()},
         **{name: scores(labels[split], predictions[name]) for name, split in FER_FIGURES.items()},
         "clip": clip,
@@ -468,7 +492,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="fer2013_ferplus.csv.gz (FER pixels + FER+ votes)")
     parser.add_argument("--variant", type=Variant.parse, action="append", default=None,
-                        help="NAME[:model=PT,mirror=0|1,scale=S,align=0|1,bias=fit|fitval|fitlabels|card|neg/neu/pos,"
+                        help="NAME[:model=PT,mirror=0|1,scale=S,align=0|1,crop=card|fit,"
+                        "bias=fit|fitval|fitlabels|fitneg|card|neg/neu/pos,"
                         "precision=auto|int8|fp32] (repeatable)")
     parser.add_argument("--limit", type=int, default=0,
                         help="re-embed at most N faces of each camera split as scenes (0 = all)")
@@ -539,6 +564,8 @@ def main(argv: list[str] | None = None) -> dict:
                              " bias=fitval: on the mean macro-F1 of the PublicTest camera proxy and PublicTest itself;"
                              " bias=fitlabels: on the mean macro-F1 of PublicTest under FER+ majority and original"
                              " FER2013 labels; bias=fitneg: the same, the negative class's prior alone",
+            "crop": "crop=fit: the (scale, align) of CROP_KINDS with the best macro-F1 on the PublicTest camera proxy,"
+                    " with the card's rule (ties: the card's crop)",
             "fer": "FER2013 PrivateTest 48x48 faces (serving path), FER+ majority and original FER2013 labels",
         },
         "results": results,
