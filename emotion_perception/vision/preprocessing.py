@@ -9,7 +9,9 @@ to ``size`` x ``size`` (area interpolation when shrinking) and normalised with `
 
 The default geometry reproduces FER2013's tight crop from a YuNet box: on 600 FER training faces
 (upsampled x4, padded), YuNet's box had the FER frame's centre (offsets -0.003 w, -0.009 h) and
-the 48 px frame measured 1.10 x the box's mean side (median; w ~ 38 px, h ~ 50 px).
+the 48 px frame measured 1.10 x the box's mean side (median; w ~ 38 px, h ~ 50 px). A model's card
+may crop otherwise: the shipped one crops 0.95 x, which scored better on camera-like scenes and on the demo
+clip (docs/in_the_wild.md, ninth round).
 """
 
 from __future__ import annotations
