@@ -26,7 +26,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from helpers import ROOT, load
+from helpers import DATA, ROOT, load
 
 from emotion_perception.tools.crop_dataset import CropWriter
 from emotion_perception.vision.classifier import ValenceClassifier
@@ -395,6 +395,16 @@ def test_landmarks_of_several_face_sets_are_found_once_and_cached_in_one_write(
     again = stored_face_landmarks(calibration, check, cache=cache)
     assert set(again) == set(found) and (len(detected), len(writes)) == (3, 1)  # all known or missed: no work
     assert all(np.array_equal(found[h], again[h]) for h in found)
+
+
+def test_a_fer_like_copy_of_a_sharp_face_is_measured_against_the_sharp_faces_box() -> None:
+    from training.crop_geometry import sharp_frames, stored_over_sharp
+
+    frames = list(sharp_frames([DATA / "pexels_five_faces.jpg", DATA / "pexels_sad_030.jpg"], every=8))
+    assert len(frames) == 2
+    ratios = stored_over_sharp(frames, scale=1.1)
+    assert 2 <= len(ratios) <= 6 and all(0.7 < r < 1.2 for r in ratios)
+    assert stored_over_sharp(frames, scale=1.1, min_side=10_000) == []  # faces under min_side are left out
 
 
 def test_aligned_training_levels_each_stored_face_as_the_pipeline_levels_camera_faces() -> None:
