@@ -8,12 +8,12 @@ import dataclasses
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 from helpers import ROOT, load
 
 from emotion_perception import EmotionRecognizer, FaceReaction, Valence
+from emotion_perception.tools.video_source import VideoSource, default_clip_path
 from emotion_perception.vision.classifier import ValenceClassifier
 from emotion_perception.vision.detection import Detection
 from emotion_perception.vision.drawing import VALENCE_COLOURS
@@ -118,14 +118,8 @@ def test_class_prior_shifts_the_probabilities_as_a_log_prior(recognizer: Emotion
 
 def clip_frame(index: int) -> np.ndarray:
     """Frame ``index`` of the packaged demo clip (media/README.md)."""
-    capture = cv2.VideoCapture(str(ROOT / "media" / "WolfgangLanger_Pexels.mp4"))
-    try:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, frame = capture.read()
-    finally:
-        capture.release()
-    assert ok, f"cannot read frame {index} of the demo clip"
-    return frame
+    with VideoSource(default_clip_path()) as clip:
+        return next(frame.image for frame in clip if frame.index == index)
 
 
 def test_a_negative_prior_reads_her_first_crying_frames_as_negative(recognizer: EmotionRecognizer) -> None:

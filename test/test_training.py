@@ -397,14 +397,23 @@ def test_landmarks_of_several_face_sets_are_found_once_and_cached_in_one_write(
     assert all(np.array_equal(found[h], again[h]) for h in found)
 
 
-def test_a_fer_like_copy_of_a_sharp_face_is_measured_against_the_sharp_faces_box() -> None:
+def test_a_fer_like_copy_of_a_sharp_face_is_measured_against_the_sharp_faces_box(tmp_path: Path) -> None:
     from training.crop_geometry import sharp_frames, stored_over_sharp
 
-    frames = list(sharp_frames([DATA / "pexels_five_faces.jpg", DATA / "pexels_sad_030.jpg"], every=8))
-    assert len(frames) == 2
-    ratios = stored_over_sharp(frames, scale=1.1)
+    folder, video = tmp_path / "photos", tmp_path / "clip.avi"
+    folder.mkdir()
+    for name in ("pexels_five_faces.jpg", "pexels_sad_030.jpg"):
+        shutil.copy(DATA / name, folder / name)
+    sad = load("pexels_sad_030.jpg")
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 8.0, sad.shape[1::-1])
+    for _ in range(16):
+        writer.write(sad)
+    writer.release()
+    frames = list(sharp_frames([folder, video], every=8))
+    assert len(frames) == 4  # both photos, and frames 0 and 8 of the 16
+    ratios = stored_over_sharp(frames[:2], scale=1.1)
     assert 2 <= len(ratios) <= 6 and all(0.7 < r < 1.2 for r in ratios)
-    assert stored_over_sharp(frames, scale=1.1, min_side=10_000) == []  # faces under min_side are left out
+    assert stored_over_sharp(frames[:2], scale=1.1, min_side=10_000) == []  # faces under min_side are left out
 
 
 def test_aligned_training_levels_each_stored_face_as_the_pipeline_levels_camera_faces() -> None:

@@ -11,7 +11,7 @@ each camera face (``InputSpec.align``)::
 
     python -m training.crop_geometry --data ../shared/data/fer2013_ferplus.csv.gz --json runs/crop_geometry.json
 
-``--sharp`` (images or a video) also measures how YuNet's box on a sharp camera face compares with its box
+``--sharp`` (videos or image folders) also measures how YuNet's box on a sharp camera face compares with its box
 on a FER-like copy of the same face (48 px gray, detected as stored faces are): the scale measured on FER
 faces, times that ratio, is FER's frame in a sharp face's box units.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_perception.tools.video_source import VideoSource
 from emotion_perception.vision.detection import Detection, YuNetDetector
 from emotion_perception.vision.preprocessing import InputSpec, face_crop
 
@@ -91,28 +92,17 @@ def stored_over_sharp(frames: Iterable[np.ndarray], scale: float, min_side: floa
         for face in camera.detect(frame):
             side = (face.box[2] + face.box[3]) / 2
             again = detect_stored_face(stored, face_crop(frame, face.box, spec)) if side >= min_side else None
-            if again is not None:  # one copy pixel spans scale * side / size frame pixels
-                ratios.append((again.box[2] + again.box[3]) / 2 * scale * side / spec.size / side)
+            if again is not None:  # one copy pixel spans scale * side / size frame pixels: the side cancels
+                ratios.append((again.box[2] + again.box[3]) / 2 * scale / spec.size)
     return ratios
 
 
-def sharp_frames(paths: list[Path], every: int) -> Iterator[np.ndarray]:
-    """The images of ``paths``, and every ``every``-th frame of the videos among them."""
-    for path in paths:
-        image = cv2.imread(str(path))
-        if image is not None:
-            yield image
-            continue
-        capture = cv2.VideoCapture(str(path))
-        index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % every == 0:
-                yield frame
-            index += 1
-        capture.release()
+def sharp_frames(sources: list[Path], every: int) -> Iterator[np.ndarray]:
+    """Every ``every``-th frame of the videos in ``sources`` and every image of the image folders."""
+    for source in sources:
+        with VideoSource(source) as video:
+            step = every if video.kind == "file" else 1
+            yield from (frame.image for frame in video if frame.index % step == 0)
 
 
 def measure(faces: list[np.ndarray], upsample: int, pad: int, border: int) -> dict:
@@ -145,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=Path("runs/crop_geometry.json"))
     parser.add_argument("--sharp", type=Path, nargs="+", default=[],
-                        help="camera images or videos whose faces are compared with FER-like copies of them")
+                        help="videos or image folders whose faces are compared with FER-like copies of them")
     parser.add_argument("--every", type=int, default=8, help="with --sharp: every N-th frame of a video")
     args = parser.parse_args(argv)
     data = read_fer_csv(args.data, ValenceMap({"neutral": "neutral", "happiness": "positive", "happy": "positive",
