@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from emotion_perception.reaction import CLASS_NAMES, Valence
+from emotion_perception.tools.video_source import VideoSource, VideoSourceError
 from emotion_perception.vision.classifier import ValenceClassifier, softmax
 from emotion_perception.vision.detection import Detection
 from emotion_perception.vision.model_card import DEFAULT_MODEL_PATH, card_path, load_card
@@ -331,19 +332,16 @@ def paired_bootstrap(labels: np.ndarray, base: np.ndarray, other: np.ndarray, re
 def clip_figures(recognizer: EmotionRecognizer, clip: Path, labels_file: Path) -> dict:
     """Every frame of the clip through ``recognizer.run``; share of frames with the segment's valence."""
     labels = json.loads(labels_file.read_text())
-    capture = cv2.VideoCapture(str(clip))
-    if not capture.isOpened():
-        raise SystemExit(f"{clip}: cannot open video")
     recognizer.reset()
     valences: list[int] = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        reactions = recognizer.run(frame)
-        face = max(reactions, key=lambda r: r.box[2] * r.box[3], default=None)
-        valences.append(face.valence.index if face else -1)
-    capture.release()
+    try:
+        with VideoSource(clip) as video:
+            for frame in video:
+                reactions = recognizer.run(frame.image)
+                face = max(reactions, key=lambda r: r.box[2] * r.box[3], default=None)
+                valences.append(face.valence.index if face else -1)
+    except VideoSourceError as error:
+        raise SystemExit(f"{clip}: {error}") from error
     frames = np.asarray(valences)
     result: dict = {"frames": len(frames), "labels": str(labels_file.name), "segments": {}}
     for segment in labels["segments"]:
