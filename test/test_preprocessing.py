@@ -154,3 +154,20 @@ def test_alignment_levels_the_eyes_from_the_landmarks() -> None:
     ys, xs = np.nonzero(plain > 0)
     assert ys[xs >= 50].mean() - ys[xs < 50].mean() > 15  # without align the landmarks are ignored
     assert np.array_equal(face_crop(image, box, spec), face_crop(image, box, InputSpec(size=100, scale=1.0)))
+
+
+def test_standardised_crops_lose_brightness_and_contrast_and_stay_finite(frame, box) -> None:
+    spec = InputSpec(standardise=True)
+    crop = face_crop(frame, box, spec).astype(np.float32)
+    dimmer = np.clip(np.rint(0.6 * crop + 30), 0, 255).astype(np.uint8)
+    tensors = normalise(np.stack([crop.astype(np.uint8), dimmer]), spec)
+    assert np.allclose(tensors.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    assert np.allclose(tensors.std(axis=(1, 2, 3)), 1, atol=1e-4)
+    # The same face under other light: equal up to the rounding of the dimmer copy to whole gray levels.
+    assert np.abs(tensors[0] - tensors[1]).max() < 0.05
+    assert not np.allclose(normalise(dimmer[None], SPEC), normalise(crop.astype(np.uint8)[None], SPEC), atol=0.5)
+    flat = normalise(np.full((1, 48, 48), 200, np.uint8), spec)
+    assert np.isfinite(flat).all() and np.allclose(flat, 0, atol=1e-4)
+    colour = normalise(np.stack([frame[:48, :48]] * 2), InputSpec(grayscale=False, standardise=True))
+    assert colour.shape == (2, 3, 48, 48) and np.allclose(colour.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    assert InputSpec.from_dict(spec.to_dict()).standardise is True

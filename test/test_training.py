@@ -32,7 +32,7 @@ from emotion_perception.tools.crop_dataset import CropWriter
 from emotion_perception.vision.classifier import ValenceClassifier
 from emotion_perception.vision.detection import YuNetDetector
 from emotion_perception.vision.model import MobileNetV2Valence, load_model
-from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop
+from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop, preprocess_crop
 from training import evaluate, quantize, train
 from training.augment import AugmentConfig, augmented_crop, paint_hand
 from training.crop_geometry import stored_face_landmarks
@@ -489,6 +489,30 @@ def test_align_train_caches_landmarks_and_writes_an_aligning_card(trained_run, c
     assert (model.parent / "valence_model.int8.onnx").read_bytes() == (
         tmp_path / "aligned" / "valence_model.int8.onnx").read_bytes()
 
+
+def test_standardise_writes_a_standardising_card_whose_classifier_ignores_light(trained_run, clip_csv: Path,
+                                                                                tmp_path: Path) -> None:
+    out, _, _ = trained_run
+    train.main(train.get_args_parser().parse_args([
+        "--finetune", str(out / "valence_model.pt"), "--data", str(clip_csv), "--standardise",
+        "--output-dir", str(tmp_path / "standardised"), "--epochs", "1", "--batch-size", "8", "--workers", "0",
+        "--threads", "1", "--device", "cpu",
+    ]))
+    assert load_model(tmp_path / "standardised" / "valence_model.pt")[1].input["standardise"] is True
+    face = load("pexels_sad_030.jpg")
+    dimmer = np.clip(np.rint(0.5 * face.astype(np.float32) + 40), 0, 255).astype(np.uint8)
+
+    def logits(classifier: ValenceClassifier, image: np.ndarray) -> np.ndarray:
+        return classifier.logits_batch(preprocess_crop(image, classifier.spec)[None])[0]
+
+    for precision in ("fp32", "int8"):
+        served = ValenceClassifier(tmp_path / "standardised" / "valence_model.pt", threads=1, precision=precision)
+        assert served.spec.standardise
+        bright, dim = logits(served, face), logits(served, dimmer)
+        assert np.abs(bright - dim).max() < 0.05 * np.abs(bright).max(), (precision, bright, dim)
+    plain = ValenceClassifier(out / "valence_model.pt", threads=1, precision="fp32")
+    bright, dim = logits(plain, face), logits(plain, dimmer)
+    assert np.abs(bright - dim).max() > 0.05 * np.abs(bright).max(), (bright, dim)
 
 def test_imagenet_weights_fill_a_gray_mobilenet() -> None:
     model = MobileNetV2Valence(in_channels=1)

@@ -96,6 +96,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     model.add_argument("--align-train", action="store_true",
                        help="level every face with YuNet's landmarks in training and evaluation, as the pipeline does "
                             "(the card's input.align); landmarks are cached beside the run in landmarks.npz")
+    model.add_argument("--standardise", action="store_true",
+                       help="normalise every crop by its own mean and std instead of fixed ones (the card's "
+                            "input.standardise; the pipeline then does the same)")
     model.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=True,
                        help="average each face with its mirror image at evaluation and in the card")
     optim = parser.add_argument_group("optimisation")
@@ -491,7 +494,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
         raise SystemExit(f"--distill must be in (0, 1], got {args.distill}")
     arch_kwargs = {"dropout": args.dropout} | ({"widths": list(args.widths)} if args.arch == "ValenceNet" else {})
     base_card = ModelCard(architecture=args.arch, arch_kwargs=arch_kwargs,
-                          input=InputSpec(size=args.size, scale=args.crop_scale, align=args.align_train).to_dict())
+                          input=InputSpec(size=args.size, scale=args.crop_scale, align=args.align_train,
+                                          standardise=args.standardise).to_dict())
     start_model = None
     if args.finetune is not None:
         start_model, base_card = load_model(args.finetune)
@@ -499,6 +503,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
             args.reference_data = Path(base_card.training_data["test_data"])
         if args.align_train:
             base_card.input = {**base_card.input, "align": True}
+        if args.standardise:
+            base_card.input = {**base_card.input, "standardise": True}
     if not 0 < args.wise_ft <= 1 or (args.wise_ft < 1 and start_model is None):
         raise SystemExit(f"--wise-ft must be in (0, 1], and under 1 only with --finetune; got {args.wise_ft}")
     if args.test_only:

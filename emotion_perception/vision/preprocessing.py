@@ -37,6 +37,8 @@ class InputSpec:
     shift_x: float = 0.0  #: crop centre shift right, in mean box sides
     shift_y: float = 0.0  #: crop centre shift down, in mean box sides
     align: bool = False  #: level the eyes with the detector's landmarks (``face_crop``'s ``roll``)
+    #: each crop's own mean and std replace ``mean`` / ``std`` (brightness and contrast removed)
+    standardise: bool = False
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -81,6 +83,9 @@ class InputSpec:
         cy = height / 2.0 - self.shift_y * mean_side
         return cx - mean_side / 2.0, cy - mean_side / 2.0, mean_side, mean_side
 
+
+#: Floor of a crop's own std under ``InputSpec.standardise`` (one gray level): a flat crop stays finite.
+MIN_CROP_STD = 1.0 / 255.0
 
 #: Largest crop side accepted, in multiples of the image's larger side (a detector box is never near it).
 MAX_CROP_TO_IMAGE = 8
@@ -158,7 +163,12 @@ def face_crop(image: np.ndarray, box: Box, spec: InputSpec, roll: float = 0.0) -
 def normalise(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
     """uint8 crops ``(N, H, W)`` or ``(N, H, W, 3)`` → float32 ``(N, C, H, W)`` normalised tensors."""
     data = crops.astype(np.float32) * np.float32(1.0 / 255.0)
-    data = (data - np.float32(spec.mean)) / np.float32(spec.std)
+    if spec.standardise:
+        axes = tuple(range(1, data.ndim))
+        mean, std = data.mean(axis=axes, keepdims=True), data.std(axis=axes, keepdims=True)
+        data = (data - mean) / np.maximum(std, np.float32(MIN_CROP_STD))
+    else:
+        data = (data - np.float32(spec.mean)) / np.float32(spec.std)
     if data.ndim == 3:
         return data[:, None]
     return np.ascontiguousarray(data.transpose(0, 3, 1, 2))
