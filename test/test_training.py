@@ -514,6 +514,7 @@ def test_standardise_writes_a_standardising_card_whose_classifier_ignores_light(
     bright, dim = logits(plain, face), logits(plain, dimmer)
     assert np.abs(bright - dim).max() > 0.05 * np.abs(bright).max(), (bright, dim)
 
+
 def test_imagenet_weights_fill_a_gray_mobilenet() -> None:
     model = MobileNetV2Valence(in_channels=1)
     imagenet = torch.load(imagenet_weights_path(), map_location="cpu", weights_only=True)
