@@ -25,7 +25,7 @@ import numpy as np
 
 from emotion_perception.reaction import CLASS_NAMES
 
-from .relabel import FER2013_NAMES, FER2013_TO_FERPLUS, FERPLUS_COLUMNS, ValenceMap
+from .relabel import FER2013_NAMES, FER2013_TO_FERPLUS, FERPLUS_COLUMNS, FERPLUS_EMOTIONS, ValenceMap
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".webp", ".tif", ".tiff"}
 FER_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
@@ -51,6 +51,8 @@ class FaceSet:
     source: str
     dropped: Counter = field(default_factory=Counter)
     landmarks: dict[str, np.ndarray] = field(default_factory=dict)
+    #: a face's pixel hash → its FER+ votes over ``FERPLUS_EMOTIONS`` as a distribution, where it has votes
+    emotions: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.targets = np.asarray(self.targets, np.float32).reshape(-1, len(CLASS_NAMES))
@@ -69,7 +71,7 @@ class FaceSet:
     def subset(self, index: np.ndarray) -> FaceSet:
         index = np.asarray(index, dtype=np.int64)
         return FaceSet([self.images[i] for i in index], self.targets[index], self.splits[index],
-                       self.hashes[index], self.source, Counter(self.dropped), self.landmarks)
+                       self.hashes[index], self.source, Counter(self.dropped), self.landmarks, self.emotions)
 
     def split(self, name: str) -> FaceSet:
         return self.subset(np.flatnonzero(self.splits == name))
@@ -90,9 +92,11 @@ class FaceSet:
 def concat(sets: list[FaceSet]) -> FaceSet:
     dropped: Counter = Counter()
     landmarks: dict[str, np.ndarray] = {}
+    emotions: dict[str, np.ndarray] = {}
     for s in sets:
         dropped.update(s.dropped)
         landmarks.update(s.landmarks)
+        emotions.update(s.emotions)
     return FaceSet(
         [im for s in sets for im in s.images],
         np.concatenate([s.targets for s in sets]) if sets else np.zeros((0, 3)),
@@ -101,6 +105,7 @@ def concat(sets: list[FaceSet]) -> FaceSet:
         " + ".join(s.source for s in sets),
         dropped,
         landmarks,
+        emotions,
     )
 
 
@@ -172,6 +177,7 @@ def read_fer_csv(
     vmap.dropped.clear()
     external_votes = _read_ferplus_votes(Path(ferplus_votes)) if ferplus_votes else None
     images, targets, splits, hashes = [], [], [], []
+    emotions: dict[str, np.ndarray] = {}
     dropped: Counter = Counter()
     use_ferplus: bool | None = None
     for index, (line, row) in enumerate(_csv_rows(path)):
@@ -188,8 +194,9 @@ def read_fer_csv(
         split = FER_SPLITS.get((row["Usage"] or "").strip())
         if split is None:
             raise DatasetError(f"{where}: unknown Usage {row['Usage']!r} (expected one of {sorted(FER_SPLITS)})")
-        if use_ferplus:
-            target, why = _ferplus_row(row, index, external_votes, vmap, ferplus_mode, split, where, fer2013_votes)
+        votes = _ferplus_votes(row, index, external_votes, where) if use_ferplus else None
+        if votes is not None:
+            target, why = _ferplus_target(row, votes, vmap, ferplus_mode, split, fer2013_votes)
         else:
             target, why = _fer2013_row(row, vmap, where)
         if target is None:
@@ -200,10 +207,13 @@ def read_fer_csv(
         targets.append(target)
         splits.append(split)
         hashes.append(pixel_hash(image))
+        expressions = votes[:len(FERPLUS_EMOTIONS)] if votes is not None else np.zeros(0)
+        if expressions.sum() > 0:
+            emotions[hashes[-1]] = expressions / expressions.sum()
     if not images:
         raise DatasetError(f"{path}: no usable labelled rows (dropped: {dict(dropped)})")
     kind = "FER+ votes" if use_ferplus else "FER2013 labels"
-    return FaceSet(images, np.stack(targets), splits, hashes, f"{path} ({kind})", dropped)
+    return FaceSet(images, np.stack(targets), splits, hashes, f"{path} ({kind})", dropped, emotions=emotions)
 
 
 def _decode_pixels(text: str | None, where: str) -> np.ndarray:
@@ -237,17 +247,20 @@ def _fer2013_row(row: dict[str, str], vmap: ValenceMap, where: str) -> tuple[np.
     return np.eye(len(CLASS_NAMES), dtype=np.float32)[index], ""
 
 
-def _ferplus_row(row, index, external, vmap, mode, split, where, fer2013_votes) -> tuple[np.ndarray | None, str]:
+def _ferplus_votes(row, index, external, where) -> np.ndarray:
+    """The row's FER+ vote counts in ``FERPLUS_COLUMNS`` order, from its own columns or ``fer2013new.csv``."""
     if external is not None:
         key = int(row["fer2013_row"]) if row.get("fer2013_row") else index
         if key not in external:
             raise DatasetError(f"{where}: no FER+ votes for row {key}")
-        votes = external[key]
-    else:
-        try:
-            votes = np.array([float(row[c]) for c in FERPLUS_COLUMNS], np.float32)
-        except (TypeError, ValueError) as exc:
-            raise DatasetError(f"{where}: missing or non-numeric FER+ vote columns") from exc
+        return external[key]
+    try:
+        return np.array([float(row[c]) for c in FERPLUS_COLUMNS], np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DatasetError(f"{where}: missing or non-numeric FER+ vote columns") from exc
+
+
+def _ferplus_target(row, votes, vmap, mode, split, fer2013_votes) -> tuple[np.ndarray | None, str]:
     if votes.sum() <= 0:
         return None, "no_votes"
     split_mode = mode[split] if isinstance(mode, dict) else mode

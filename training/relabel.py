@@ -26,6 +26,8 @@ FER2013_TO_FERPLUS: dict[str, str] = {"angry": "anger", "disgust": "disgust", "f
 FERPLUS_COLUMNS: tuple[str, ...] = (
     "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF",
 )
+#: The FER+ vote columns that name an expression (all but unknown and not-a-face).
+FERPLUS_EMOTIONS: tuple[str, ...] = FERPLUS_COLUMNS[:8]
 
 
 @dataclass

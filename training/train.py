@@ -54,11 +54,12 @@ from .augment import AugmentConfig, augmented_crop
 from .crop_geometry import stored_face_landmarks
 from .datasets import FaceSet, concat, deduplicate, read_dataset, stratified_group_folds
 from .distill import Teacher
+from .emotion_aux import EmotionAux, emotion_loss
 from .export import export_onnx, export_onnx_int8, export_torchscript
 from .metrics import classification_report, fit_temperature, reliability_bins, softmax
 from .plots import plot_confusion, plot_curves, plot_reliability
 from .pretrained import load_imagenet
-from .relabel import DEFAULT_MAP_PATH, ValenceMap
+from .relabel import DEFAULT_MAP_PATH, FERPLUS_EMOTIONS, ValenceMap
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATION_FACES = 512  #: training faces that calibrate the int8 export's activation ranges
@@ -117,6 +118,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                        help="with --teacher: weight of its calibrated probabilities in the targets")
     optim.add_argument("--camera-aug", default=AugmentConfig.camera, type=float,
                        help="probability of a camera-like degradation per training crop")
+    optim.add_argument("--aux-emotions", default=0.0, type=float, metavar="W",
+                       help="add W x the loss of a training-only head that predicts each face's FER+ emotion votes "
+                            "(sadness, anger, fear ... kept apart), on the valence head's features; 0 = off")
     optim.add_argument("--occlude", default=AugmentConfig.occlude, type=float,
                        help="probability of painting a hand over the mouth or an eye of a training crop")
     run = parser.add_argument_group("run")
@@ -151,11 +155,13 @@ class FaceDataset(Dataset):
     (seed, epoch, index), so it is the same whichever process or loader worker loads it. With
     ``spec.align``, a face whose landmarks the set holds is levelled, as the pipeline levels camera faces."""
 
-    def __init__(self, faces: FaceSet, spec: InputSpec, augment: AugmentConfig | None, seed: int) -> None:
+    def __init__(self, faces: FaceSet, spec: InputSpec, augment: AugmentConfig | None, seed: int,
+                 emotions: bool = False) -> None:
         self.faces = faces
         self.spec = spec
         self.augment = augment
         self.seed = seed
+        self.emotions = emotions
 
     def __len__(self) -> int:
         return len(self.faces)
@@ -174,7 +180,11 @@ class FaceDataset(Dataset):
                 torch.manual_seed(int(rng.integers(2**63)))
                 crop = augmented_crop(image, self.spec, rng, self.augment, None if marks is None else eye_roll(marks))
             tensor = normalise(crop[None], self.spec)[0]
-        return torch.from_numpy(tensor), torch.from_numpy(self.faces.targets[index])
+        target = self.faces.targets[index]
+        if self.emotions:
+            votes = self.faces.emotions.get(self.faces.hashes[index], np.zeros(len(FERPLUS_EMOTIONS), np.float32))
+            target = np.concatenate([target, votes]).astype(np.float32)
+        return torch.from_numpy(tensor), torch.from_numpy(target)
 
 
 def make_loader(faces: FaceSet, spec: InputSpec, args: argparse.Namespace, train: bool, seed: int) -> DataLoader:
@@ -185,7 +195,7 @@ def make_loader(faces: FaceSet, spec: InputSpec, args: argparse.Namespace, train
     gloo, OpenMP and OpenCV threads may hold a lock at that instant, hung a 2-process CI run."""
     augment = AugmentConfig(camera=args.camera_aug, rotate=args.rotate, occlude=args.occlude) if train else None
     return DataLoader(
-        FaceDataset(faces, spec, augment, seed),
+        FaceDataset(faces, spec, augment, seed, emotions=train and args.aux_emotions > 0),
         batch_size=distributed.local_batch(args.batch_size) if train else 512,
         sampler=distributed.TrainSampler(len(faces), seed) if train else distributed.EvalSampler(len(faces)),
         drop_last=train and len(faces) > args.batch_size,
@@ -230,12 +240,17 @@ def train_one_epoch(model, criterion, optimizer, lr_scheduler, loader, device, e
                disable=None if distributed.is_main() else True)
     for images, targets in bar:
         images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format(device))
-        targets = targets.to(device, non_blocking=True)
+        targets, emotions = targets.to(device, non_blocking=True).split(
+            [len(CLASS_NAMES), targets.shape[1] - len(CLASS_NAMES)], dim=1)
         if teacher is not None:
             targets = teacher.targets(images, targets, args.distill)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             logits = model(images)
-        loss = criterion(logits, targets)
+        if isinstance(logits, tuple):  # EmotionAux: valence and emotion logits
+            logits, emotion_logits = logits
+            loss = criterion(logits, targets) + args.aux_emotions * emotion_loss(emotion_logits, emotions)
+        else:
+            loss = criterion(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -281,7 +296,8 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
     train_loader = make_loader(train_set, spec, args, train=True, seed=seed)
     val_loader = make_loader(val_set, spec, args, train=False, seed=seed)
     criterion = SoftTargetLoss(class_weights(train_set, args.balance)).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
+    trainee = EmotionAux(model).to(device) if args.aux_emotions > 0 else model
+    optimizer = torch.optim.AdamW(trainee.parameters(), lr=lr, weight_decay=args.weight_decay)
     steps = max(1, len(train_loader)) * args.epochs
     warmup = max(1, len(train_loader)) * min(args.warmup_epochs, max(args.epochs - 1, 0))
 
@@ -296,6 +312,8 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
     if args.resume and checkpoint_path.is_file():
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         model.load_state_dict(checkpoint["model"])
+        if trainee is not model:
+            trainee.head.load_state_dict(checkpoint["emotion_head"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         lr_scheduler.load_state_dict(checkpoint["lr_scheduler"])
         start_epoch = checkpoint["epoch"] + 1
@@ -303,7 +321,7 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
         best = {"score": checkpoint["best_score"], "epoch": checkpoint["best_epoch"], "model": checkpoint["best_model"]}
         print(f"[{phase_dir.name}] resumed from {checkpoint_path} at epoch {start_epoch}")
     fit_started = time.monotonic()
-    train_model = distributed.wrap(model, device, seed)
+    train_model = distributed.wrap(trainee, device, seed)
     for epoch in range(start_epoch, args.epochs):
         if epoch - best["epoch"] > args.patience and best["epoch"] >= 0:
             print(f"[{phase_dir.name}] early stop: no val macro-F1 gain for {args.patience} epochs")
@@ -330,7 +348,10 @@ def fit(model, train_set: FaceSet, val_set: FaceSet, spec, args, phase_dir: Path
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "lr_scheduler": lr_scheduler.state_dict(), "epoch": epoch, "args": _plain_args(args),
                         "class_names": list(CLASS_NAMES), "history": history, "best_score": best["score"],
-                        "best_epoch": best["epoch"], "best_model": best["model"]}, checkpoint_path)
+                        "best_epoch": best["epoch"], "best_model": best["model"]}
+                       | ({"emotion_head": trainee.head.state_dict()} if trainee is not model else {}), checkpoint_path)
+    if trainee is not model:
+        trainee.release()
     return best, history
 
 
@@ -490,6 +511,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
     if args.pretrained and (args.arch != "MobileNetV2" or args.finetune):
         raise SystemExit("--pretrained starts a MobileNetV2 from ImageNet: use it with --arch MobileNetV2, "
                          "without --finetune")
+    if args.aux_emotions < 0:
+        raise SystemExit(f"--aux-emotions must be >= 0, got {args.aux_emotions}")
     if args.teacher and not 0 < args.distill <= 1:
         raise SystemExit(f"--distill must be in (0, 1], got {args.distill}")
     arch_kwargs = {"dropout": args.dropout} | ({"widths": list(args.widths)} if args.arch == "ValenceNet" else {})
@@ -524,6 +547,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> dict:
     spec = base_card.spec
     teacher = Teacher(args.teacher, spec, device) if args.teacher else None
     data = load_data(args, vmap)
+    if args.aux_emotions and not data.emotions:
+        raise SystemExit("--aux-emotions learns FER+ emotion votes: the training data has none (a FER+ CSV has them)")
     train, val, test = split_train_val(data, args.val_fraction, args.seed)
     print(f"data: train {train.class_counts()}, val {val.class_counts()}, test {test.class_counts()}; "
           f"dropped {dict(data.dropped)}; device {device}", flush=True)
