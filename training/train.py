@@ -149,7 +149,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 class FaceDataset(Dataset):
-    """Faces → (tensor, soft target); training samples go through ``augmented_crop``, others through
+    """Faces → (tensor, soft target); with ``emotions`` the target goes on with the face's FER+ expression votes
+    (``FERPLUS_EMOTIONS``, zeros without votes). Training samples go through ``augmented_crop``, others through
     ``preprocess_faces`` on the whole stored face — the perception node's function. A key is an index
     or ``(epoch, index)``; a sample's augmentation (its numpy and its torch draws) is seeded from
     (seed, epoch, index), so it is the same whichever process or loader worker loads it. With
