@@ -35,7 +35,7 @@ from emotion_perception.vision.model import MobileNetV2Valence, load_model
 from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop, preprocess_crop
 from training import evaluate, quantize, train
 from training.augment import AugmentConfig, augmented_crop, paint_hand
-from training.crop_geometry import stored_face_landmarks
+from training.crop_geometry import sharp_frames, stored_face_landmarks, stored_over_sharp
 from training.datasets import (
     DatasetError,
     FaceSet,
@@ -398,8 +398,6 @@ def test_landmarks_of_several_face_sets_are_found_once_and_cached_in_one_write(
 
 
 def test_a_fer_like_copy_of_a_sharp_face_is_measured_against_the_sharp_faces_box(tmp_path: Path) -> None:
-    from training.crop_geometry import sharp_frames, stored_over_sharp
-
     folder, video = tmp_path / "photos", tmp_path / "clip.avi"
     folder.mkdir()
     for name in ("pexels_five_faces.jpg", "pexels_sad_030.jpg"):

@@ -207,9 +207,8 @@ def read_fer_csv(
         targets.append(target)
         splits.append(split)
         hashes.append(pixel_hash(image))
-        expressions = votes[:len(FERPLUS_EMOTIONS)] if votes is not None else np.zeros(0)
-        if expressions.sum() > 0:
-            emotions[hashes[-1]] = expressions / expressions.sum()
+        if votes is not None and (expressed := votes[:len(FERPLUS_EMOTIONS)].sum()) > 0:
+            emotions[hashes[-1]] = votes[:len(FERPLUS_EMOTIONS)] / expressed
     if not images:
         raise DatasetError(f"{path}: no usable labelled rows (dropped: {dict(dropped)})")
     kind = "FER+ votes" if use_ferplus else "FER2013 labels"

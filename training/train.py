@@ -63,6 +63,7 @@ from .relabel import DEFAULT_MAP_PATH, FERPLUS_EMOTIONS, ValenceMap
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATION_FACES = 512  #: training faces that calibrate the int8 export's activation ranges
+NO_VOTES = np.zeros(len(FERPLUS_EMOTIONS), np.float32)  #: the emotion target of a face without FER+ votes
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -183,7 +184,7 @@ class FaceDataset(Dataset):
             tensor = normalise(crop[None], self.spec)[0]
         target = self.faces.targets[index]
         if self.emotions:
-            votes = self.faces.emotions.get(self.faces.hashes[index], np.zeros(len(FERPLUS_EMOTIONS), np.float32))
+            votes = self.faces.emotions.get(self.faces.hashes[index], NO_VOTES)
             target = np.concatenate([target, votes]).astype(np.float32)
         return torch.from_numpy(tensor), torch.from_numpy(target)
 
@@ -247,11 +248,12 @@ def train_one_epoch(model, criterion, optimizer, lr_scheduler, loader, device, e
             targets = teacher.targets(images, targets, args.distill)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             logits = model(images)
+        emotion_logits = None
         if isinstance(logits, tuple):  # EmotionAux: valence and emotion logits
             logits, emotion_logits = logits
-            loss = criterion(logits, targets) + args.aux_emotions * emotion_loss(emotion_logits, emotions)
-        else:
-            loss = criterion(logits, targets)
+        loss = criterion(logits, targets)
+        if emotion_logits is not None:
+            loss = loss + args.aux_emotions * emotion_loss(emotion_logits, emotions)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
