@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emotion_perception.feedback.rule import (
+    SCORE_DECIMALS,
     Action,
     DropReason,
     FeedbackConfig,
@@ -94,6 +96,77 @@ def test_without_a_baseline_the_response_level_decides(level: float, expected: V
     assert v.verdict is expected
     assert math.isnan(v.baseline_valence) and math.isnan(v.delta)
     assert v.response_valence == pytest.approx(level)
+
+
+def wire(score: float) -> float:
+    """``score`` as it arrives in an EmotionReaction: float32 (``0.7`` -> 0.699999988)."""
+    return float(np.float32(score))
+
+
+WELL, NEUTRAL, BADLY = Verdict.WELL_RECEIVED, Verdict.NEUTRAL, Verdict.BADLY_RECEIVED
+#: One step of the score's rounding (SCORE_DECIMALS) in valence: 0.00002 for the 0.2 delta, 0.00003 for the 0.3 level.
+DELTA_STEP = CONFIG.delta_threshold * 10.0 ** -SCORE_DECIMALS
+LEVEL_STEP = CONFIG.level_threshold * 10.0 ** -SCORE_DECIMALS
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (0.0, 0.2, WELL),  # exactly +delta_threshold (0.2 / 0.2 == 1.0)
+        (0.0, -0.2, BADLY),
+        (0.5, wire(0.7), WELL),  # 0.5 -> 0.7 off the wire: a change of +0.19999998807907104
+        (0.5, wire(0.3), BADLY),  # -0.19999998807907104
+        (0.0, 0.2 - 0.4 * DELTA_STEP, WELL),  # within half a step of the threshold: rounds onto it
+        (0.0, -0.2 + 0.4 * DELTA_STEP, BADLY),
+        (0.0, 0.2 - DELTA_STEP, NEUTRAL),  # a whole step short: does not reach it
+        (0.0, -0.2 + DELTA_STEP, NEUTRAL),
+        (0.0, 0.2 + DELTA_STEP, WELL),
+        (0.0, -0.2 - DELTA_STEP, BADLY),
+    ],
+)
+def test_a_change_of_exactly_the_delta_threshold_reaches_it(before: float, after: float, expected: Verdict) -> None:
+    v = run(timeline(before, after))[1]["a1"]
+    assert v.verdict is expected, (v.delta, v.delta / CONFIG.delta_threshold)
+    assert v.delta == pytest.approx(after - before)
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [
+        (0.3, WELL),  # exactly +level_threshold: its 28 reactions at 0.9 average to 0.29999999999999993
+        (-0.3, BADLY),
+        (wire(0.3), WELL),  # 0.30000001192092896
+        (wire(-0.3), BADLY),
+        (0.3 - 0.4 * LEVEL_STEP, WELL),  # within half a step: rounds onto the threshold
+        (-0.3 + 0.4 * LEVEL_STEP, BADLY),
+        (0.3 - LEVEL_STEP, NEUTRAL),  # a whole step short
+        (-0.3 + LEVEL_STEP, NEUTRAL),
+    ],
+)
+def test_a_level_of_exactly_the_level_threshold_reaches_it(level: float, expected: Verdict) -> None:
+    v = run(timeline(None, level))[1]["a1"]
+    assert v.verdict is expected, (v.response_valence, v.response_valence / CONFIG.level_threshold)
+
+
+def test_the_sum_of_many_reactions_a_hair_below_the_threshold_still_reaches_it() -> None:
+    v = run(timeline(None, 0.3))[1]["a1"]
+    assert v.response_valence < 0.3  # floating point: the weighted mean lands a hair below the exact level
+    assert v.verdict is WELL
+
+
+@pytest.mark.parametrize(
+    ("bob", "expected"),
+    [
+        (0.1, WELL),  # scores 1.5 and 0.5 (0.3 / 0.2 == 1.4999999999999998): a mean of exactly 1
+        (-0.1, NEUTRAL),
+        (0.1 - 5 * DELTA_STEP, NEUTRAL),  # a mean 2.5 steps short
+    ],
+)
+def test_two_people_whose_mean_score_is_exactly_one(bob: float, expected: Verdict) -> None:
+    v = run(timeline(0.0, 0.3, "alice") + timeline(0.0, bob, "bob"))[1]["a1"]
+    assert v.verdict is expected
+    mirrored = run(timeline(0.0, -0.3, "alice") + timeline(0.0, -bob, "bob"))[1]["a1"]
+    assert mirrored.verdict is Verdict(-expected)
 
 
 def test_windows_edges_and_confidence_weighting() -> None:

@@ -12,8 +12,11 @@ The rule, for an action that starts at t (all times are message stamps):
 - No face in the response window → UNKNOWN.
 - Each face scores its change in thresholds: s_f = (r_f - b_f) / delta_threshold, or, for a face
   with no baseline, s_f = r_f / level_threshold. The action's score is the mean of s_f weighted by
-  each face's summed response confidence: ≥ 1 → WELL_RECEIVED, ≤ -1 → BADLY_RECEIVED, else NEUTRAL.
-  (One person: delta ≥ delta_threshold is well received, delta ≤ -delta_threshold badly.)
+  each face's summed response confidence, rounded to SCORE_DECIMALS: ≥ 1 → WELL_RECEIVED, ≤ -1 →
+  BADLY_RECEIVED, else NEUTRAL. (One person: delta ≥ delta_threshold is well received, delta ≤
+  -delta_threshold badly.) The rounding makes a change of exactly a threshold reach it although the
+  valences travel as float32 (0.5 → 0.7 arrives as a change of +0.19999999) and sums of many reactions
+  land a hair either side of the exact value.
 - delta is the same weighted mean of the per-face deltas (faces seen in both windows; NaN if none);
   baseline_valence / response_valence pool the reactions of the faces seen in the response window.
 - The verdict is made once the node clock passes t_end + lateness_grace; reactions that arrive late
@@ -32,6 +35,10 @@ from enum import Enum, IntEnum
 from emotion_perception.reaction import Valence
 
 NS_PER_S = 1_000_000_000
+#: Decimals of an action's score (in thresholds) compared with ±1: 1/10,000 of a threshold (0.00002 valence at
+#: the default 0.2) is finer than anything a face shows and coarser than the float32 error of a valence change
+#: (≤ 6e-8) at the smallest threshold allowed (0.01).
+SCORE_DECIMALS = 4
 _VALENCES = frozenset(int(v) for v in Valence)
 
 
@@ -189,7 +196,7 @@ def judge(action: Action, baseline: list[TimedReaction], response: list[TimedRea
             score = r_f / config.level_threshold
         score_sum += w_f * score
         weight_sum += w_f
-    score = score_sum / weight_sum
+    score = round(score_sum / weight_sum, SCORE_DECIMALS)
     if score >= 1.0:
         verdict = Verdict.WELL_RECEIVED
     elif score <= -1.0:
