@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -22,15 +23,18 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from helpers import ROOT, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
-from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError
+from emotion_perception.feedback.rule import ActionVerdict
+from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError, VerdictStore
 from emotion_perception.ros.action_feedback_node import PARAMETERS, ActionFeedbackNode
 from emotion_perception.ros.messages import ns_to_stamp, stamp_to_ns
+from emotion_perception.ros.spin_thread import SpinThread
 
 NS = 1_000_000_000
 RELIABLE = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)
@@ -290,6 +294,102 @@ def test_a_database_failure_is_a_service_error_and_verdicts_still_flow(executor,
     assert planner.verdicts()["after_failure"].verdict == ActionFeedback.BADLY_RECEIVED
     assert wait_for(lambda: planner.last_diagnostics().get("db_errors") == "2", timeout=5.0)
     assert any(s.level == DiagnosticStatus.ERROR for d in planner.diagnostics for s in d.status)
+
+
+class StalledStore(StatsStore):
+    """The real sqlite store on a disk that stalls: each write waits until ``resume`` is set."""
+
+    def __init__(self, path: Path, robot_id: str = "") -> None:
+        super().__init__(path, robot_id)
+        self.writing = threading.Event()
+        self.resume = threading.Event()
+
+    def record(self, verdict: ActionVerdict) -> bool:
+        self.writing.set()
+        self.resume.wait(timeout=60.0)
+        return super().record(verdict)
+
+
+class FailingStore(StatsStore):
+    """The real sqlite store on a disk that is full: every write fails as sqlite's would."""
+
+    def record(self, verdict: ActionVerdict) -> bool:
+        raise StatsStoreError(f"cannot record verdict of action {verdict.action.action_id!r} in {self.path}: "
+                              "database or disk is full")
+
+
+class NodeOnStore(ActionFeedbackNode):
+    """The real node, its verdicts written to a store of the test's kind at ``stats_db_path``."""
+
+    store_kind: type[StatsStore] = StatsStore
+
+    def _open_store(self) -> VerdictStore:
+        return self.store_kind(self._db_path(), "robot_t")
+
+
+class StalledNode(NodeOnStore):
+    store_kind = StalledStore
+
+
+class FullDiskNode(NodeOnStore):
+    store_kind = FailingStore
+
+
+def _planner_on_its_own_thread(ros_context) -> tuple[Planner, SpinThread]:
+    """A planner spinning apart from the node: it hears what is published while the node's thread is in a write."""
+    spinner = SpinThread(SingleThreadedExecutor(context=ros_context), name="planner")
+    return Planner(ros_context, spinner.executor), spinner
+
+
+def test_a_verdict_is_published_only_once_its_write_has_returned(executor, ros_context, tmp_path: Path) -> None:
+    """README: every verdict is written to sqlite (one transaction) before it is published."""
+    db = tmp_path / "s.db"
+    node = StalledNode(context=ros_context, parameter_overrides=overrides(db))
+    executor.add_node(node)
+    planner, spinner = _planner_on_its_own_thread(ros_context)
+    in_database_when_heard: dict[str, bool] = {}
+
+    def on_feedback(msg: ActionFeedback) -> None:
+        with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
+            rows = conn.execute("SELECT action_id FROM verdicts WHERE action_id = ?", (msg.action_id,)).fetchall()
+        in_database_when_heard[msg.action_id] = rows == [(msg.action_id,)]
+
+    planner.node.create_subscription(ActionFeedback, "/human/action_feedback", on_feedback, RELIABLE)
+    try:
+        planner.connect()
+        now = time.time_ns()
+        planner.send([action(now, "wave", "stalled")], scene(now, 0.0, 0.8))
+        assert node._store.writing.wait(timeout=10.0), "the node never began writing the verdict"
+        assert not wait_for(lambda: planner.feedback, timeout=1.5), "published while its write had not returned"
+        node._store.resume.set()
+        assert wait_for(lambda: "stalled" in in_database_when_heard, timeout=10.0)
+        assert in_database_when_heard == {"stalled": True}  # committed by the time a subscriber hears it
+        assert planner.verdicts()["stalled"].verdict == ActionFeedback.WELL_RECEIVED
+    finally:
+        node._store.resume.set()
+        spinner.stop()
+        planner.node.destroy_node()
+
+
+def test_a_failed_write_is_counted_reported_and_the_verdict_still_published(
+    executor, ros_context, tmp_path: Path
+) -> None:
+    """README: a write that fails while the node runs is counted in ``db_errors`` and /diagnostics goes ERROR; the
+    planner still gets the verdict (the statistics lack it)."""
+    node = FullDiskNode(context=ros_context, parameter_overrides=overrides(tmp_path / "s.db"))
+    executor.add_node(node)
+    planner = Planner(ros_context, executor)
+    planner.connect()
+    now = time.time_ns()
+    planner.send([action(now, "wave", "lost_write")], scene(now, 0.0, -0.9))
+    assert wait_for(lambda: "lost_write" in planner.verdicts(), timeout=10.0)
+    assert planner.verdicts()["lost_write"].verdict == ActionFeedback.BADLY_RECEIVED
+    assert wait_for(lambda: planner.last_diagnostics().get("db_errors") == "1", timeout=5.0)
+    assert planner.last_diagnostics()["verdicts_published"] == "1"
+    assert any(s.level == DiagnosticStatus.ERROR and "stats database errors" in s.message
+               for d in planner.diagnostics for s in d.status)
+    answer = planner.get_stats()
+    assert answer.success and answer.stats == []
 
 
 def test_windows_follow_the_node_clock_under_sim_time(executor, ros_context, tmp_path: Path) -> None:
