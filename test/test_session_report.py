@@ -11,8 +11,11 @@ import cv2
 import pytest
 import yaml
 from mcap.writer import Writer
-from session_helpers import ACTIONS, EXPECTED, write_session
+from rclpy.serialization import serialize_message
+from session_helpers import ACTIONS, EXPECTED, SESSION_TOPICS, START_NS, stamp, write_session
+from std_msgs.msg import Header
 
+from emotion_msgs.msg import EmotionReaction, RobotAction
 from emotion_perception.tools.session import replay
 from emotion_perception.tools.session.message_definitions import SEPARATOR, message_definition
 from emotion_perception.tools.session.report import main
@@ -93,6 +96,31 @@ def test_new_thresholds_change_the_verdicts_against_those_recorded(
     assert [r["changed"] for r in rows.values()] == ["yes", "no", "no"]  # delta ≈ 1.3 < 1.5
     summary = (tmp_path / "strict" / "summary.md").read_text()
     assert str(strict) in summary and "3: 2 unchanged, 1 changed" in summary and "1 verdict(s) changed" in out
+
+
+def test_actions_near_the_end_of_a_recording_are_judged_on_windows_their_duration_stretched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The recording ends 1 s after an 8 s action (window to 10.5 s) and with a 60 s one (capped at 30 s):
+    both are judged on what was recorded, as the node would have judged them, not dropped."""
+    path = tmp_path / "ends_early.mcap"
+    writer = SessionWriter(path)
+    for topic in ("/human/reaction", "/robot/action"):
+        writer.add_topic(topic, SESSION_TOPICS[topic])
+    for frame in range(31):  # 3 s of one calm face at 10 frames/s
+        msg = EmotionReaction(header=Header(stamp=stamp(frame)), valence=0, confidence=0.9, valence_score=0.05,
+                              face_id="face_1")
+        writer.write("/human/reaction", serialize_message(msg), START_NS + frame * 100_000_000)
+    for frame, name, duration in ((20, "long_story", 8.0), (30, "dance", 60.0)):
+        action = RobotAction(header=Header(stamp=stamp(frame)), action_id=name, name=name, duration=duration)
+        writer.write("/robot/action", serialize_message(action), START_NS + frame * 100_000_000 + 1)
+    writer.close()
+    code, out, err = run_report(capsys, path, "-o", tmp_path / "out")
+    assert code == 0, err
+    rows = {r["name"]: r for r in read_csv(tmp_path / "out" / "verdicts.csv")}
+    assert rows.keys() == {"long_story", "dance"} and "2 actions re-judged" in out
+    assert rows["long_story"]["rejudged_verdict"] == "NEUTRAL" and rows["long_story"]["n_response"] == "8"
+    assert rows["dance"]["rejudged_verdict"] == "UNKNOWN"  # the last message: nobody recorded after it
 
 
 def write_bad(path: Path, kind: str, session: Path) -> Path:
