@@ -22,7 +22,7 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
         (f"share/{PACKAGE}/models", glob("models/*")),
-        (f"share/{PACKAGE}/media", glob("media/*.mp4")),
+        (f"share/{PACKAGE}/media", glob("media/*.mp4") + glob("media/*.labels.json")),
     ],
     install_requires=["setuptools"],
     # colcon test runs pytest (not unittest) when the package declares it as its test extra.

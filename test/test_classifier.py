@@ -25,7 +25,6 @@ from emotion_perception.vision.model import (
     ModelLoadError,
     ValenceNet,
     load_model,
-    model_search_dirs,
 )
 from emotion_perception.vision.model_card import WEIGHTS_SHA256_KEY
 from emotion_perception.vision.preprocessing import face_crop, preprocess_faces
@@ -179,13 +178,6 @@ def test_missing_or_invalid_card_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "m.json").write_text(card.to_json())
     with pytest.raises(ModelLoadError, match="classes must be"):
         load_model(tmp_path / "m.pt")
-
-
-def test_the_shipped_model_is_also_found_in_an_installed_share_dir(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path / "install"))
-    dirs = model_search_dirs()
-    assert dirs[0] == Path(__file__).resolve().parents[1] / "models"  # the source tree first
-    assert tmp_path / "install" / "share" / "emotion_perception" / "models" in dirs
 
 
 def test_shipped_model_runs_without_importing_torch() -> None:

@@ -28,7 +28,8 @@ from .metrics import classification_report, reliability_bins, softmax
 from .plots import plot_confusion, plot_reliability
 from .relabel import DEFAULT_MAP_PATH, ValenceMap
 
-ROOT = Path(__file__).resolve().parents[1]
+#: Run outputs go under the working directory (the repository root for ``make train``).
+RUNS = Path("runs")
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -47,7 +48,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--threads", default=2, type=int)
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="classifier precision: auto (the int8 export when the model has one), int8, fp32")
-    parser.add_argument("--output-dir", type=Path, default=ROOT / "runs" / "evaluate")
+    parser.add_argument("--output-dir", type=Path, default=RUNS / "evaluate")
     return parser
 
 

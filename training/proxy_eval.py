@@ -42,6 +42,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_perception.package_files import package_file
 from emotion_perception.reaction import CLASS_NAMES, Valence
 from emotion_perception.tools.video_source import VideoSource, VideoSourceError
 from emotion_perception.vision.classifier import ValenceClassifier, softmax
@@ -54,9 +55,10 @@ from .datasets import FaceSet, deduplicate, read_fer_csv
 from .evaluate import predict_logits
 from .relabel import DEFAULT_MAP_PATH, ValenceMap
 
-ROOT = Path(__file__).resolve().parents[1]
-CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
-CLIP_LABELS = ROOT / "media" / "WolfgangLanger_Pexels.labels.json"
+#: Run outputs go under the working directory (the repository root for ``make train``).
+RUNS = Path("runs")
+CLIP = package_file("media", "WolfgangLanger_Pexels.mp4")
+CLIP_LABELS = package_file("media", "WolfgangLanger_Pexels.labels.json")
 SCENE_SIZE = (640, 480)  #: (width, height) of a camera proxy frame
 FACE_SIDE = (80.0, 250.0)  #: range of the FER frame's side in the scene (px, log-uniform)
 BIAS_GRID = np.round(np.arange(-1.5, 1.5001, 0.05), 2)  #: candidate log-prior corrections (neutral fixed at 0)
@@ -500,9 +502,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clip-labels", type=Path, default=CLIP_LABELS)
     parser.add_argument("--valence-map", type=Path, default=DEFAULT_MAP_PATH)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "proxy_cache",
+    parser.add_argument("--cache-dir", type=Path, default=RUNS / "proxy_cache",
                         help="where the scenes' detections are kept between runs")
-    parser.add_argument("--json", type=Path, default=ROOT / "runs" / "proxy" / "proxy_eval.json")
+    parser.add_argument("--json", type=Path, default=RUNS / "proxy" / "proxy_eval.json")
     parser.add_argument("--paired-with", default=None, metavar="VARIANT",
                         help="compare every other variant with this one on the same faces (paired bootstrap)")
     parser.add_argument("--adopt", default=None, metavar="VARIANT",

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from emotion_perception.package_files import package_file
 from emotion_perception.reaction import CLASS_NAMES
 
-DEFAULT_MAP_PATH = Path(__file__).resolve().parents[1] / "config" / "valence_map.yaml"
+DEFAULT_MAP_PATH = package_file("config", "valence_map.yaml")
 DROP = "drop"
 
 #: FER2013's integer label ids, named as the valence map names them.

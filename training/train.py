@@ -61,7 +61,8 @@ from .plots import plot_confusion, plot_curves, plot_reliability
 from .pretrained import load_imagenet
 from .relabel import DEFAULT_MAP_PATH, FERPLUS_EMOTIONS, ValenceMap
 
-ROOT = Path(__file__).resolve().parents[1]
+#: Run outputs go under the working directory (the repository root for ``make train``).
+RUNS = Path("runs")
 CALIBRATION_FACES = 512  #: training faces that calibrate the int8 export's activation ranges
 NO_VOTES = np.zeros(len(FERPLUS_EMOTIONS), np.float32)  #: the emotion target of a face without FER+ votes
 
@@ -135,7 +136,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                      " (WiSE-FT, robust to the shift between the two data sets; 1 = the fine-tuned weights)")
     run.add_argument("--reference-data", type=Path, default=None,
                      help="original test set to show forgetting when fine-tuning (default: the card's test data)")
-    run.add_argument("--output-dir", type=Path, default=ROOT / "runs" / "valence", help="run folder")
+    run.add_argument("--output-dir", type=Path, default=RUNS / "valence", help="run folder")
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --output-dir: finished folds kept, the rest resume from checkpoint.pt")
     run.add_argument("--test-only", action="store_true", help="evaluate --finetune's model on the test split and exit")
@@ -385,7 +386,8 @@ def seed_everything(seed: int) -> None:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+        here = Path(__file__).resolve().parent  # inside the checkout; an installed copy has no repository
+        return subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.tools.package_files import package_file
+from emotion_perception.package_files import package_file
 
 #: File suffixes read from an image folder (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp")

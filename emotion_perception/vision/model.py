@@ -20,13 +20,12 @@ from emotion_perception.vision.model_card import (
     ModelLoadError,
     card_path,
     load_card,
-    model_search_dirs,
 )
 
 __all__ = [
     "ARCHITECTURES", "DEFAULT_MODEL_PATH", "MODEL_FILENAME", "MobileNetV2Valence", "ModelCard", "ModelLoadError",
     "ValenceNet",
-    "build_model", "card_path", "load_card", "load_model", "load_state_dict", "model_search_dirs",
+    "build_model", "card_path", "load_card", "load_model", "load_state_dict",
 ]
 
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from emotion_perception.package_files import package_file
 from emotion_perception.reaction import CLASS_NAMES
 from emotion_perception.vision.preprocessing import InputSpec
 
-PACKAGE = "emotion_perception"
 MODEL_FILENAME = "valence_model.pt"
 CARD_FORMAT_VERSION = 1
 #: Architectures a card may name (``model.ARCHITECTURES`` builds them).
@@ -117,26 +115,8 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def model_search_dirs() -> list[Path]:
-    """Where the shipped model may live: the source tree, then installed ament share dirs."""
-    dirs = [Path(__file__).resolve().parents[2] / "models"]
-    for parent in Path(__file__).resolve().parents:
-        dirs.append(parent / "share" / PACKAGE / "models")
-    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
-    dirs.extend(Path(prefix) / "share" / PACKAGE / "models" for prefix in prefixes)
-    return dirs
-
-
-def find_default_model() -> Path:
-    """The shipped model file; the source-tree path when none is found (so errors name it)."""
-    for directory in model_search_dirs():
-        if (directory / MODEL_FILENAME).is_file():
-            return directory / MODEL_FILENAME
-    return model_search_dirs()[0] / MODEL_FILENAME
-
-
-#: The shipped valence model (source tree or installed ``share/emotion_perception/models``).
-DEFAULT_MODEL_PATH: Path = find_default_model()
+#: The shipped valence model (the checkout's ``models/`` or the installed ``share/emotion_perception/models``).
+DEFAULT_MODEL_PATH: Path = package_file("models", MODEL_FILENAME)
 
 
 def load_card(model_path: str | Path) -> ModelCard:
