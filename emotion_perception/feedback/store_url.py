@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emotion_perception.feedback.postgres_store import PostgresStore
 from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError, VerdictStore
 
 SQLITE_SCHEME = "sqlite://"
@@ -41,5 +40,12 @@ def open_store(
             raise StatsStoreError(f"the sqlite URL {url!r} names no file")
         return StatsStore(path, robot_id)
     if url.startswith(POSTGRES_SCHEMES):
+        try:  # psycopg 3 has no rosdep key: only a PostgreSQL store needs it
+            from emotion_perception.feedback.postgres_store import PostgresStore
+        except ModuleNotFoundError as exc:
+            if exc.name != "psycopg":
+                raise
+            raise StatsStoreError("a PostgreSQL store needs psycopg 3, which has no rosdep key:"
+                                  " pip install 'psycopg[binary]'") from None
         return PostgresStore(url, robot_id, outbox_path or default_outbox(robot_id), outbox_capacity, retry_period)
     raise StatsStoreError(f"unsupported stats database URL {url!r}: use sqlite:///path or postgresql://host/db")
