@@ -12,17 +12,32 @@ override the few that depend on the robot. Run `ros2 launch ... --show-args` for
 in `namespace` (topics are relative: human/reaction, robot/action, ...), so robots can share one graph.
 """
 
-from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVariable
+from launch.action import Action
+from launch.actions import DeclareLaunchArgument, GroupAction, LogInfo, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
+from launch.launch_context import LaunchContext
 from launch.launch_description import LaunchDescription
+from launch.substitution import Substitution
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-from emotion_perception.ros.fastdds_profile import profile_variable
+from emotion_perception.ros.fastdds_profile import profile_variable, user_transport_choice
 
 PACKAGE = "emotion_perception"
+
+
+def fastdds_profile(context: LaunchContext, profile: Substitution) -> list[Action]:
+    """Our shared-memory profile for every node, unless the user already chose a Fast DDS profile or transports."""
+    chosen = user_transport_choice(context.environment)
+    if chosen is not None:
+        return [LogInfo(msg=f"Fast DDS: keeping your {chosen}; config/fastdds_shm.xml not loaded (camera-sized"
+                        " frames between processes need a large shared-memory segment or LARGE_DATA: see the README)")]
+    variable = profile_variable()  # only the name this Fast DDS reads: Fast DDS 3 warns on the old one
+    path = profile.perform(context)
+    return [SetEnvironmentVariable(variable, path), LogInfo(msg=f"Fast DDS: {variable}={path} (a 32 MB shared-memory"
+                                                                   " segment for camera-sized frames)")]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -72,8 +87,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "use_shm_profile", default_value="true", choices=["true", "false"],
             description="load config/fastdds_shm.xml (a 32 MB shared-memory segment) so camera-sized frames"
-            " cross processes with Fast DDS; set false to keep your own FASTDDS_DEFAULT_PROFILES_FILE"
-            " (Fast DDS 3, Kilted) / FASTRTPS_DEFAULT_PROFILES_FILE (Fast DDS 2, Jazzy)"),
+            " cross processes with Fast DDS, where no FASTDDS_DEFAULT_PROFILES_FILE, FASTRTPS_DEFAULT_PROFILES_FILE or"
+            " FASTDDS_BUILTIN_TRANSPORTS is set already (yours is always kept); false: never load it"),
         DeclareLaunchArgument(
             "respawn", default_value="false", choices=["true", "false"],
             description="restart perception, action feedback and dashboard 2 s after one exits (a node exits 1"
@@ -83,9 +98,9 @@ def generate_launch_description() -> LaunchDescription:
             description="start the live web dashboard on http://127.0.0.1:8080 (host, port, token: params_file)"),
     ]
 
-    shm_profile = SetEnvironmentVariable(  # only the name this Fast DDS reads: Fast DDS 3 warns on the old one
-        profile_variable(), PathJoinSubstitution([share, "config", "fastdds_shm.xml"]),
-        condition=IfCondition(LaunchConfiguration("use_shm_profile")))
+    shm_profile = GroupAction(
+        [OpaqueFunction(function=fastdds_profile, args=[PathJoinSubstitution([share, "config", "fastdds_shm.xml"])])],
+        condition=IfCondition(LaunchConfiguration("use_shm_profile")), scoped=False)
     respawn = {"respawn": LaunchConfiguration("respawn"), "respawn_delay": 2.0}
 
     video_publisher = Node(
