@@ -208,6 +208,17 @@ def test_loopback_answers_only_loopback_hosts_and_same_origin_sockets(serve) -> 
     assert _ws_status(ws, origin="http://attacker.example") == 403
 
 
+@pytest.mark.parametrize("origin", ["http://attacker.example:8080", None])
+def test_a_websocket_to_a_rebound_name_is_refused(serve, origin: str | None) -> None:
+    """DNS rebinding: a page of attacker.example whose name now points at 127.0.0.1 opens the socket with its own
+    Host and a matching Origin; it must not get the live stream (camera frames included)."""
+    server = serve()
+    reply = _handshake_reply(server.port, "attacker.example:8080", origin)
+    assert reply.startswith(b"HTTP/1.1 403"), reply
+    assert _handshake_reply(server.port, f"localhost:{server.port}", f"http://localhost:{server.port}").startswith(
+        b"HTTP/1.1 101")
+
+
 def test_pages_get_updates_pushed_and_a_fresh_snapshot_when_time_jumps_back(serve) -> None:
     state = DashboardState()
     server = serve(state=state)
@@ -233,16 +244,31 @@ def test_a_busy_port_is_a_clear_error(serve) -> None:
         DashboardServer(ClientHub(DashboardState()), "127.0.0.1", server.port, AccessPolicy("127.0.0.1"))
 
 
-def _handshake(port: int, rcvbuf: int = 4096) -> socket.socket:
-    """A raw WebSocket client that opens the socket and then never reads (or vanishes)."""
+def _send_handshake(port: int, host: str, origin: str | None = None, rcvbuf: int = 4096) -> tuple[socket.socket, bytes]:
+    """A raw WebSocket handshake to 127.0.0.1 with any ``Host`` and ``Origin``: the socket and the reply's head."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(10.0)
     sock.connect(("127.0.0.1", port))
-    sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  + (f"Origin: {origin}\r\n" if origin else "")
+                  + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
     reply = b""
-    while b"\r\n\r\n" not in reply:
-        reply += sock.recv(1)
+    while b"\r\n\r\n" not in reply and (byte := sock.recv(1)):
+        reply += byte
+    sock.settimeout(None)
+    return sock, reply
+
+
+def _handshake_reply(port: int, host: str, origin: str | None = None) -> bytes:
+    sock, reply = _send_handshake(port, host, origin)
+    sock.close()
+    return reply
+
+
+def _handshake(port: int, rcvbuf: int = 4096) -> socket.socket:
+    """A raw WebSocket client that opens the socket and then never reads (or vanishes)."""
+    sock, reply = _send_handshake(port, f"127.0.0.1:{port}", rcvbuf=rcvbuf)
     assert reply.startswith(b"HTTP/1.1 101"), reply
     return sock
 
