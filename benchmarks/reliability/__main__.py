@@ -24,8 +24,8 @@ import sys  # noqa: E402 (after the DDS environment)
 import time  # noqa: E402 (after the DDS environment)
 from collections.abc import Callable  # noqa: E402 (after the DDS environment)
 
-from benchmarks.reliability import faults, flood, fuzz, soak  # noqa: E402 (after the DDS environment)
-from benchmarks.reliability.common import OUT_DIR, ScenarioResult, print_result, write_result  # noqa: E402 (after the DDS environment)
+from harness.reliability import faults, flood, fuzz, soak  # noqa: E402 (after the DDS environment)
+from harness.reliability.common import OUT_DIR, ScenarioResult, print_result, write_result  # noqa: E402 (after the DDS environment)
 
 
 def get_args_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,12 @@ import torch
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from benchmarks.reliability.common import (
+from emotion_msgs.msg import EmotionReactionArray
+from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
+from emotion_perception.feedback.stats_store import StatsStore
+from emotion_perception.ros.image_conversion import numpy_to_image
+from emotion_perception.vision.model import DEFAULT_MODEL_PATH, card_path
+from harness.reliability.common import (
     OUT_DIR,
     START_TIMEOUT_S,
     DiagnosticsRecorder,
@@ -40,12 +45,7 @@ from benchmarks.reliability.common import (
     start_perception_node,
     wait_for,
 )
-from benchmarks.reliability.feedback_driver import SHORT_WINDOWS, Planner, database_ids, integrity
-from emotion_msgs.msg import EmotionReactionArray
-from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
-from emotion_perception.feedback.stats_store import StatsStore
-from emotion_perception.ros.image_conversion import numpy_to_image
-from emotion_perception.vision.model import DEFAULT_MODEL_PATH, card_path
+from harness.reliability.feedback_driver import SHORT_WINDOWS, Planner, database_ids, integrity
 
 
 def _digest(path: Path) -> str:

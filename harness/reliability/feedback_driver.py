@@ -11,7 +11,8 @@ from pathlib import Path
 
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from benchmarks.reliability.common import (
+from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
+from harness.reliability.common import (
     DiagnosticsRecorder,
     Driver,
     NodeProcess,
@@ -20,7 +21,6 @@ from benchmarks.reliability.common import (
     stamp,
     wait_ready,
 )
-from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 
 NODE_NAME = "action_feedback_node"
 #: Short windows so that verdicts come within a second of the action (restart rounds, quick runs).

@@ -18,7 +18,10 @@ import numpy as np
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from benchmarks.reliability.common import (
+from emotion_perception.feedback.rule import FeedbackConfig
+from emotion_perception.ros.image_conversion import numpy_to_image
+from emotion_perception.tools.video_source import default_clip_path
+from harness.reliability.common import (
     OUT_DIR,
     RssSampler,
     ScenarioResult,
@@ -30,11 +33,8 @@ from benchmarks.reliability.common import (
     start_perception_node,
     wait_for,
 )
-from benchmarks.reliability.feedback_driver import Planner, database_ids
-from benchmarks.reliability.fuzz import Answers
-from emotion_perception.feedback.rule import FeedbackConfig
-from emotion_perception.ros.image_conversion import numpy_to_image
-from emotion_perception.tools.video_source import default_clip_path
+from harness.reliability.feedback_driver import Planner, database_ids
+from harness.reliability.fuzz import Answers
 
 #: Projected growth over 30 min above which a trend counts as a leak / a drift.
 RSS_TREND_LIMIT_MB_PER_30_MIN = 50.0

@@ -39,7 +39,18 @@ import numpy as np
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
-from benchmarks.reliability.common import (
+from emotion_msgs.msg import EmotionReactionArray
+from emotion_perception.ros.image_conversion import (
+    DEFAULT_MAX_PIXELS,
+    SUPPORTED_ENCODINGS,
+    ImageConversionError,
+    ImageTooLargeError,
+    bgr8_to_compressed,
+    compressed_to_bgr8,
+    image_to_bgr8,
+    numpy_to_image,
+)
+from harness.reliability.common import (
     OUT_DIR,
     DiagnosticsRecorder,
     RssSampler,
@@ -52,17 +63,6 @@ from benchmarks.reliability.common import (
     stamp_ns,
     start_perception_node,
     wait_for,
-)
-from emotion_msgs.msg import EmotionReactionArray
-from emotion_perception.ros.image_conversion import (
-    DEFAULT_MAX_PIXELS,
-    SUPPORTED_ENCODINGS,
-    ImageConversionError,
-    ImageTooLargeError,
-    bgr8_to_compressed,
-    compressed_to_bgr8,
-    image_to_bgr8,
-    numpy_to_image,
 )
 
 MIN_FACE_SIZE = 24  # px, the node's min_face_size (set explicitly on the node under test)

