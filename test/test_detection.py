@@ -1,16 +1,25 @@
 # Copyright 2026 The emotion_perception Authors
 # SPDX-License-Identifier: Apache-2.0
-"""YuNet face detection on real frames of the Pexels clip (no ROS)."""
+"""YuNet face detection on onnxruntime, on real frames of the Pexels clip (no ROS)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
+import onnx
 import pytest
-from helpers import load
+from helpers import ROOT, load
 
-from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, Detection, DetectorLoadError, YuNetDetector
+from emotion_perception.vision.detection import (
+    DEFAULT_DETECTOR_PATH,
+    Detection,
+    DetectorLoadError,
+    YuNetDetector,
+    nms,
+)
+from training.free_yunet_input_size import free_input_size
 
 FACE_FIXTURES = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
 
@@ -31,9 +40,13 @@ def test_finds_the_one_face_on_the_right_of_the_frame(detector: YuNetDetector, n
     assert faces[0].score > 0.8
     assert len(faces[0].landmarks) == 5
     assert all(x <= px <= x + w and y <= py <= y + h for px, py in faces[0].landmarks)
+    right_eye, left_eye, nose, right_mouth, left_mouth = faces[0].landmarks
+    # The subject's right is the image's left; eyes above the nose, the nose above the mouth.
+    assert right_eye[0] < nose[0] < left_eye[0] and right_mouth[0] < left_mouth[0]
+    assert max(right_eye[1], left_eye[1]) < nose[1] < min(right_mouth[1], left_mouth[1])
 
 
-@pytest.mark.parametrize("size", [0, 160, 320, 640])
+@pytest.mark.parametrize("size", [0, 100, 160, 320, 640])
 def test_boxes_are_in_source_pixels_whatever_the_detection_size(size: int) -> None:
     reference = YuNetDetector(input_size=0).detect(load("pexels_happy_330.jpg"))[0].box
     box = YuNetDetector(input_size=size).detect(load("pexels_happy_330.jpg"))[0].box
@@ -73,6 +86,59 @@ def test_missing_or_corrupt_model_fails_with_the_file_name(tmp_path: Path) -> No
     corrupt.write_bytes(DEFAULT_DETECTOR_PATH.read_bytes()[:5000])
     with pytest.raises(DetectorLoadError, match=r"corrupt\.onnx"):
         YuNetDetector(corrupt)
+
+
+def test_a_model_of_fixed_input_size_or_another_model_is_refused_with_the_remedy(tmp_path: Path) -> None:
+    fixed = tmp_path / "yunet_640.onnx"
+    onnx.save(fixed_input_model(), fixed)
+    with pytest.raises(DetectorLoadError, match=r"yunet_640\.onnx has a fixed input size .*free_yunet_input_size"):
+        YuNetDetector(fixed)
+    with pytest.raises(DetectorLoadError, match=r"valence_model\.onnx is not a YuNet"):
+        YuNetDetector(ROOT / "models" / "valence_model.onnx")
+
+
+def test_the_shipped_model_is_upstreams_with_a_free_input_size(tmp_path: Path) -> None:
+    """The conversion tool turns a fixed 640x640 YuNet back into the shipped model, which finds the same faces."""
+    shipped = onnx.load(DEFAULT_DETECTOR_PATH)
+    assert [d.dim_param for d in shipped.graph.input[0].type.tensor_type.shape.dim[2:]] == ["height", "width"]
+    freed = tmp_path / "freed.onnx"
+    onnx.save(free_input_size(fixed_input_model()), freed)
+    frame = load("pexels_five_faces.jpg")
+    assert YuNetDetector(freed).detect(frame) == YuNetDetector().detect(frame)
+
+
+@pytest.mark.skipif(not hasattr(cv2, "FaceDetectorYN"), reason="this OpenCV has no FaceDetectorYN to compare with")
+@pytest.mark.parametrize("name", [*FACE_FIXTURES, "pexels_five_faces.jpg", "pexels_no_face.jpg"])
+@pytest.mark.parametrize(("score", "nms_iou", "top_k"), [(0.6, 0.3, 50), (0.05, 0.3, 50), (0.02, 0.5, 3)])
+def test_same_faces_as_opencvs_yunet(name: str, score: float, nms_iou: float, top_k: int) -> None:
+    """OpenCV 4.8+'s own YuNet decoding and NMS, at full size and with low thresholds (many candidates)."""
+    image = load(name)
+    faces = YuNetDetector(input_size=0, score_threshold=score, nms_threshold=nms_iou, top_k=top_k).detect(image)
+    reference = cv2.FaceDetectorYN.create(str(DEFAULT_DETECTOR_PATH), "", (image.shape[1], image.shape[0]),
+                                          score, nms_iou, top_k).detect(image)[1]
+    reference = np.zeros((0, 15)) if reference is None else reference
+    ours = np.array([[*f.box, *np.ravel(f.landmarks), f.score] for f in faces]).reshape(-1, 15)
+    assert ours.shape == reference.shape
+    assert np.allclose(ours, reference, atol=1e-3)
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_as_opencv_does() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 10, 10], [0.9, 0.9, 10, 10], [50, 50, 5, 5], [20, 0, 10, 10]], float)
+    scores = np.array([0.8, 0.9, 0.7, 0.6, 0.95])
+    # IoU of boxes 0 and 1 is 90/110; box 2 truncates to box 0 (IoU 1 with it, 81/119 with box 1).
+    assert nms(boxes, scores, 0.3).tolist() == [4, 1, 3]
+    assert nms(boxes, scores, 0.85).tolist() == [4, 1, 0, 3]
+    assert nms(boxes, scores, 1.0).tolist() == [4, 1, 0, 2, 3]
+    assert nms(boxes, scores, 0.3, top_k=2).tolist() == [4, 1]
+    assert nms(np.zeros((0, 4)), np.zeros(0), 0.3).tolist() == []
+
+
+def fixed_input_model() -> onnx.ModelProto:
+    """The shipped YuNet with its input fixed at 1x3x640x640, as upstream ships it."""
+    model = onnx.load(DEFAULT_DETECTOR_PATH)
+    for dim in model.graph.input[0].type.tensor_type.shape.dim[2:]:
+        dim.dim_value = 640
+    return model
 
 
 def test_detection_rejects_a_negative_box() -> None:

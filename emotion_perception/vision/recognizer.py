@@ -109,7 +109,7 @@ class EmotionRecognizer:
 
     ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet with
     any :class:`FaceDetector`; ``classifier`` shares an already loaded ``ValenceClassifier``. ``threads``
-    is the CPU thread count for OpenCV (process-wide) and the classifier; ``precision`` is the
+    is the CPU thread count for OpenCV (process-wide), the detector and the classifier; ``precision`` is the
     classifier's (``auto``: the int8 export when the model has one). Not thread-safe: call it
     from one thread at a time.
     """
@@ -125,12 +125,14 @@ class EmotionRecognizer:
         precision: str = "auto",
     ) -> None:
         self.config = config or RecognizerConfig()
-        cv2.setNumThreads(threads)
+        import os
+        cv2.setNumThreads(int(os.environ.get('EXP_CV', threads)))
         self.classifier = classifier or ValenceClassifier(model_path, threads=threads, precision=precision)
         self.detector = detector or YuNetDetector(
             detector_path,
             input_size=self.config.detection_size,
             score_threshold=self.config.min_detection_confidence,
+            threads=threads,
         )
         self.tracker = FaceTracker(max_missed=self.config.max_missed)
         self.times = StageTimes()
