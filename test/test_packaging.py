@@ -94,9 +94,10 @@ def test_test_depends_cover_what_the_tests_import(package) -> None:
     assert keys_for(imported_modules("test")) - runtime == declared
 
 
-def test_opencv_minimum_is_the_one_yunet_needs(package) -> None:
+def test_any_platform_opencv_will_do(package) -> None:
+    """OpenCV does image operations only (YuNet runs on onnxruntime): Ubuntu 24.04's 4.6 is enough."""
     (opencv,) = [dep for dep in package.exec_depends if dep.name == "python3-opencv"]
-    assert opencv.version_gte == "4.8.0"
+    assert opencv.version_gte is None
 
 
 def test_colcon_test_runs_pytest() -> None:

@@ -27,7 +27,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
 from emotion_perception.ros.image_conversion import bgr8_to_compressed, numpy_to_image
-from emotion_perception.ros.perception_node import PARAMETERS, PerceptionNode, require_opencv
+from emotion_perception.ros.perception_node import PARAMETERS, PerceptionNode
 from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, DetectorLoadError
 from emotion_perception.vision.model import DEFAULT_MODEL_PATH, ModelLoadError, card_path
 
@@ -493,20 +493,6 @@ def test_a_dead_worker_reports_error_and_the_process_exits_1(camera: Camera) -> 
         process.kill()
     assert "processing thread ended" in process.output
     assert wait_for(lambda: camera.saw_status(DiagnosticStatus.ERROR), 5.0)
-
-
-def test_an_opencv_older_than_yunet_needs_is_one_fatal_line() -> None:
-    with pytest.raises(DetectorLoadError, match=r"OpenCV 4\.6\.0 .* 4\.8 or newer"):
-        require_opencv("4.6.0")
-    require_opencv("4.8.0")
-    require_opencv("4.10.0-dev")
-    old_opencv = "import sys, cv2; cv2.__version__ = '4.6.0'; from emotion_perception.ros import perception_node as p; "
-    result = subprocess.run([sys.executable, "-c", old_opencv + "sys.exit(p.main())"], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT, env=os.environ.copy())
-    assert result.returncode == 1
-    fatal = [line for line in (result.stdout + result.stderr).splitlines() if "FATAL" in line]
-    assert len(fatal) == 1 and "4.6.0" in fatal[0] and "4.8" in fatal[0]
-    assert "Traceback" not in result.stderr
 
 
 def test_topics_are_relative_to_the_namespace(ros_context: object) -> None:

@@ -21,7 +21,6 @@ import threading
 import time
 from collections import Counter
 
-import cv2
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
@@ -63,9 +62,6 @@ except ModuleNotFoundError as _missing:  # hri_msgs is optional: only hri_output
     if _missing.name != "hri_msgs":
         raise
     HriFaceOutput = None
-
-#: The oldest OpenCV whose ``cv2.FaceDetectorYN`` runs the shipped YuNet model.
-MIN_OPENCV = (4, 8)
 
 #: The recognizer settings' ranges are RecognizerConfig's (detection_size: 0 or its range).
 RANGE = CONFIG_RANGES
@@ -120,7 +116,6 @@ class PerceptionNode(Node):
     """
 
     def __init__(self, **kwargs: object) -> None:
-        require_opencv()
         super().__init__("perception_node", **kwargs)
         set_up_or_destroy(self._setup, super().destroy_node)
 
@@ -342,14 +337,6 @@ class PerceptionNode(Node):
         if self._worker.is_alive() and threading.current_thread() is not self._worker:
             self._worker.join(timeout=5.0)
         super().destroy_node()
-
-
-def require_opencv(version: str = cv2.__version__) -> None:
-    """Raise ``DetectorLoadError`` naming both versions when OpenCV is older than YuNet needs."""
-    found = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
-    if found < MIN_OPENCV:
-        needed = ".".join(map(str, MIN_OPENCV))
-        raise DetectorLoadError(f"OpenCV {version} is too old for the YuNet face detector: {needed} or newer needed")
 
 
 def main(args: list[str] | None = None) -> int:
