@@ -17,9 +17,10 @@ import pytest
 from helpers import ROOT
 from readme_lines import NO_SNAPSHOT, ROSDEP_OFFLINE, offline_rosdep, workspace_line
 
-if not ROSDEP_OFFLINE.is_file() or shutil.which("rosdep") is None:
-    pytest.skip(NO_SNAPSHOT if not ROSDEP_OFFLINE.is_file() else "rosdep is not installed (make setup installs it)",
-                allow_module_level=True)
+pytestmark = [
+    pytest.mark.skipif(not ROSDEP_OFFLINE.is_file(), reason=NO_SNAPSHOT),
+    pytest.mark.skipif(shutil.which("rosdep") is None, reason="rosdep is not installed (make setup installs it)"),
+]
 
 PLATFORM = "ubuntu:noble"
 
