@@ -36,11 +36,13 @@ from readme_lines import ROSDEP_OFFLINE, offline_rosdep, workspace_line
 from emotion_msgs.msg import EmotionReaction
 from emotion_perception.ros.spin_thread import SpinThread
 
-if importlib.util.find_spec("launch_ros") is None or not (Path(sys.prefix) / "activate-ros").is_file():
-    pytest.skip("the workspace test needs the ros2 CLI and launch_ros built into the venv by `make setup`",
-                allow_module_level=True)
-
-pytestmark = pytest.mark.slow
+#: A marker, not a module-level skip: launch_testing's pytest plugin would skip every file collected beside it.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("launch_ros") is None or not (Path(sys.prefix) / "activate-ros").is_file(),
+        reason="the workspace test needs the ros2 CLI and launch_ros built into the venv by `make setup`"),
+]
 
 #: What `colcon test` runs in the workspace: the tests that exercise the installed package and its launch file.
 WORKSPACE_TESTS = ("test/test_package_files.py", "test/test_launch_file.py", "test/test_fastdds_profile.py")
