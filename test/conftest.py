@@ -1,6 +1,7 @@
 # Copyright 2026 The emotion_perception Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Test harness: keep DDS on this host, on a domain of this run's own, and share ROS fixtures."""
+"""Test harness: keep DDS on this host, on a domain of this run's own, share ROS fixtures, and end every process a
+test started (with its last output lines in a failing test's report)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT
+from node_process import NodeProcess
 
 from emotion_perception.ros.fastdds_profile import use_profile
 
@@ -45,6 +47,51 @@ def _stop_signal_handlers() -> Iterator[None]:
     yield
     for signum, handler in saved.items():
         signal.signal(signum, handler)
+
+
+_FIRST_PROCESS = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that spins an executor (it uses ``ros_context``) is bounded like one that starts processes, unless it
+    carries its own pytest.mark.timeout."""
+    for item in items:
+        if "ros_context" in getattr(item, "fixturenames", ()) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S))
+
+
+@pytest.fixture(autouse=True)
+def _end_started_processes() -> Iterator[None]:
+    """Every :class:`NodeProcess` started by a test or its function-scoped fixtures ends with the test, whatever its
+    outcome (a module-scoped fixture, set up before this one, ends its own)."""
+    first = len(NodeProcess.started)
+    yield
+    for process in NodeProcess.started[first:]:
+        process.kill()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_FIRST_PROCESS] = len(NodeProcess.started)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failing test's report (a timeout included) ends with the last lines of every process it started or that
+    still runs: the nodes' own account of what went wrong."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        first = item.stash.get(_FIRST_PROCESS, len(NodeProcess.started))
+        for index, process in enumerate(NodeProcess.started):
+            if index >= first or process.process.poll() is None:
+                report.sections.append((f"process {index}: last lines", process.describe()))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Nothing a test started outlives the session (a fixture torn down by a crash included)."""
+    for process in NodeProcess.started:
+        process.kill()
 
 
 @pytest.fixture

@@ -11,10 +11,13 @@ import numpy as np
 
 from emotion_perception.tools.polling import wait_for
 
-__all__ = ["DATA", "ROOT", "load", "wait_for"]
+__all__ = ["DATA", "PROCESS_TEST_TIMEOUT_S", "ROOT", "load", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "test" / "data"
+#: s a test that starts processes or spins executors may take, its fixtures included (pytest-timeout): many times
+#: the slowest such test on a loaded 2-core machine, so that only a hang reaches it.
+PROCESS_TEST_TIMEOUT_S = 300
 
 
 def load(name: str) -> np.ndarray:

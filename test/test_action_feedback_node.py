@@ -20,7 +20,7 @@ import rclpy
 import yaml
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from helpers import ROOT, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import SingleThreadedExecutor
@@ -35,6 +35,8 @@ from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError,
 from emotion_perception.ros.action_feedback_node import PARAMETERS, ActionFeedbackNode
 from emotion_perception.ros.messages import ns_to_stamp, stamp_to_ns
 from emotion_perception.ros.spin_thread import SpinThread
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 NS = 1_000_000_000
 RELIABLE = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from helpers import ROOT, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, wait_for
 from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 
@@ -22,6 +22,8 @@ from emotion_perception.tools.video_publisher import VideoPublisher
 from emotion_perception.vision.recognizer import EmotionRecognizer
 from training.datasets import read_image_folder
 from training.relabel import ValenceMap
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
 

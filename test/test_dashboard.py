@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from helpers import wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, wait_for
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -35,6 +35,8 @@ from emotion_perception.dashboard.state import (
     Limits,
     VerdictEvent,
 )
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 TOKEN = "s3cret-token-for-tests"
 

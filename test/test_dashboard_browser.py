@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, wait_for
 from rclpy.parameter import Parameter
 
 from emotion_perception.dashboard.access import AccessPolicy
@@ -24,6 +24,8 @@ from emotion_perception.dashboard.server import DashboardServer
 from emotion_perception.dashboard.state import DashboardState, FacePoint
 from emotion_perception.ros.dashboard_node import DashboardNode
 from emotion_perception.tools.demo import DemoOptions, run_demo
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from helpers import ROOT, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, wait_for
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -30,6 +30,8 @@ from emotion_perception.ros.dashboard_node import DashboardNode, in_namespace, m
 from emotion_perception.ros.image_conversion import numpy_to_image
 from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.tools.demo import get_args_parser
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import cv2
 import pytest
-from helpers import ROOT
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT
 from std_msgs.msg import Header
 
 from emotion_perception.feedback.rule import FeedbackConfig
 from emotion_perception.tools.demo import DemoOptions, DemoRecorder, get_args_parser, run_demo
 from emotion_perception.tools.session.report import load_session, rejudge
 from emotion_perception.tools.video_source import VideoFrame
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
 

@@ -18,9 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 import psycopg
+import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from helpers import wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, wait_for
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from test_action_feedback_node import FAST, action, reaction
@@ -29,6 +30,8 @@ from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
 from harness.postgres_server import PostgresServer
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 NS = 1_000_000_000
 ALL = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)

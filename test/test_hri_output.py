@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import rclpy
 from builtin_interfaces.msg import Time
-from helpers import wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, wait_for
 from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -35,8 +35,9 @@ except ModuleNotFoundError as missing:
     if missing.name != "hri_msgs":
         raise
     HriFaceOutput = None
-pytestmark = [pytest.mark.skip(reason="hri_msgs is not installed (make setup builds it from the vendored archive)")
-              ] if HriFaceOutput is None else []
+NO_HRI_MSGS = "hri_msgs is not installed (make setup builds it from the vendored archive)"
+pytestmark = [pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)] + ([pytest.mark.skip(reason=NO_HRI_MSGS)]
+                                                              if HriFaceOutput is None else [])
 
 DATA = Path(__file__).parent / "data"
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)

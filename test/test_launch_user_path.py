@@ -10,6 +10,8 @@ looping past its end shows within seconds; its rate lowered in a copy of the par
 ``params_file:=``; robot1 with ``use_sim_time:=true``, so its video publisher drives ``/clock`` on the clip's
 own timeline, as for a recorded study video; robot2 with ``respawn:=true``), and ``namespace:=cam0
 video_path:=0`` on a camera this machine does not have.
+Each wait fails at once, with the node's FATAL line and its own last lines, when a launch loses a node it should
+keep (a fourth launch, whose perception node cannot start, shows it); every launch ends with the module.
 Skipped, with one reason, where the ``ros2`` command or ``launch_ros`` is not installed.
 """
 
@@ -21,8 +23,9 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -31,7 +34,7 @@ import pytest
 import rclpy
 import yaml
 from helpers import ROOT, wait_for
-from node_process import NodeProcess
+from node_process import NodeFailedError, NodeProcess
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -56,6 +59,10 @@ RATE_HZ = 8.0  # frames/s per robot: enough for verdicts, light on a shared mach
 PASS_S = {robot: (CLIP_FRAMES[1] - CLIP_FRAMES[0]) / (CLIP_FPS if robot == SIM_TIME else RATE_HZ) for robot in ROBOTS}
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 STARTUP_S = 180.0  # two perception nodes loading their models on a loaded 2-core machine
+#: Nodes a launch loses by design: cam0's video publisher has no camera to open.
+MAY_DIE = {"cam0": ("video_publisher",)}
+# The first test starts the three launches, one after another, in its setup.
+pytestmark = pytest.mark.timeout(3 * STARTUP_S + 120)
 
 
 class Graph:
@@ -140,7 +147,7 @@ def launches(home: Path) -> Iterator[dict[str, NodeProcess]]:
         for name, command in commands.items():
             started[name] = launch = NodeProcess(command, env)
             for line in (f"publishing /{name}/human/reaction", "judging actions"):  # the next starts once it is up
-                launch.wait_for_output(line, STARTUP_S)
+                launch.expect(line, STARTUP_S, may_die=MAY_DIE.get(name, ()))
         yield started
     finally:
         for launch in started.values():
@@ -156,6 +163,37 @@ def graph(launches: dict[str, NodeProcess]) -> Iterator[Graph]:
         probe.close()
 
 
+def until(condition: Callable[[], object], timeout: float, launches: dict[str, NodeProcess]) -> bool:
+    """``wait_for`` that raises :class:`NodeFailedError` at once when one of ``launches`` loses a node (see MAY_DIE)."""
+    def met() -> object:
+        for name, launch in launches.items():
+            reason = launch.failure(MAY_DIE.get(name, ()))
+            if reason is not None:
+                raise NodeFailedError(f"{name}: {reason}")
+        return condition()
+    return wait_for(met, timeout)
+
+
+def test_a_launch_whose_node_cannot_start_fails_the_wait_within_seconds(home: Path) -> None:
+    """A perception node given a model that does not exist logs one FATAL line and exits 1, while launch runs on:
+    the wait for its first line fails as soon as that happens, with the FATAL line, and nothing is left running."""
+    missing = home / "no_such_model.pt"
+    launch = NodeProcess(["ros2", "launch", "emotion_perception", "perception.launch.py", "use_video:=true",
+                          "namespace:=dies", f"model_path:={missing}"], {**os.environ, "HOME": str(home)})
+    with launch:
+        started = time.monotonic()
+        with pytest.raises(NodeFailedError) as failed:
+            launch.expect("publishing /dies/human/reaction", STARTUP_S)
+        took = time.monotonic() - started
+        assert launch.process.poll() is None  # launch itself still runs: only its node died
+    message = str(failed.value)
+    print(f"failed after {took:.1f} s:\n{message}")
+    assert "[perception_node-2] [FATAL]" in message and f"model file {missing} does not exist" in message, message
+    assert "--- perception_node's last lines ---" in message
+    assert took < STARTUP_S / 4, took  # the node's own start (a few seconds), not the wait's limit
+    assert not launch.group_alive()
+
+
 def _span_s(reactions: list[EmotionReaction]) -> float:
     stamps = [Time.from_msg(r.header.stamp).nanoseconds for r in list(reactions)]
     return (max(stamps) - min(stamps)) / 1e9 if stamps else 0.0
@@ -163,8 +201,8 @@ def _span_s(reactions: list[EmotionReaction]) -> float:
 
 def test_each_robot_publishes_reactions_past_the_clips_end(graph: Graph, launches: dict[str, NodeProcess]) -> None:
     for robot in ROBOTS:
-        assert wait_for(lambda robot=robot: graph.reactions[f"/{robot}"], STARTUP_S), launches[robot].output
-    assert wait_for(lambda: all(_span_s(graph.reactions[f"/{r}"]) > 3 * PASS_S[r] for r in ROBOTS), 120.0), {
+        assert until(lambda robot=robot: graph.reactions[f"/{robot}"], STARTUP_S, launches), launches[robot].tail()
+    assert until(lambda: all(_span_s(graph.reactions[f"/{r}"]) > 3 * PASS_S[r] for r in ROBOTS), 120.0, launches), {
         robot: _span_s(graph.reactions[f"/{robot}"]) for robot in ROBOTS}
     # robot1's frames, hence its reactions, are stamped on the video's clock: whole frame intervals apart.
     stamps = [Time.from_msg(r.header.stamp).nanoseconds for r in list(graph.reactions[f"/{SIM_TIME}"])]
@@ -178,7 +216,8 @@ def test_nothing_is_published_on_the_unnamespaced_topics(graph: Graph) -> None:
     assert graph.reactions[""] == []
 
 
-def test_an_action_on_each_robot_gets_its_own_verdict(graph: Graph, home: Path) -> None:
+def test_an_action_on_each_robot_gets_its_own_verdict(graph: Graph, home: Path,
+                                                      launches: dict[str, NodeProcess]) -> None:
     ids = {}
     for robot in ROBOTS:
         assert wait_for(lambda robot=robot: graph.node.count_subscribers(f"/{robot}/robot/action") == 1, 30.0)
@@ -190,7 +229,7 @@ def test_an_action_on_each_robot_gets_its_own_verdict(graph: Graph, home: Path) 
     def verdict(robot: str) -> ActionFeedback | None:
         return next((v for v in list(graph.verdicts[f"/{robot}"]) if v.action_id == ids[robot]), None)
 
-    assert wait_for(lambda: all(verdict(robot) for robot in ROBOTS), 60.0)
+    assert until(lambda: all(verdict(robot) for robot in ROBOTS), 60.0, launches)
     for robot in ROBOTS:
         assert verdict(robot).verdict != ActionFeedback.UNKNOWN, verdict(robot)
         assert verdict(robot).name == f"greet_{robot}"

@@ -9,12 +9,14 @@ import math
 import pytest
 import rclpy
 from builtin_interfaces.msg import Time
-from helpers import wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, wait_for
 from rclpy.executors import Executor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray
 from emotion_perception.ros.messages import reaction_from_msg, reaction_to_msg
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 
 def _reaction(i: int) -> EmotionReaction:

@@ -8,7 +8,11 @@ import signal
 import sys
 import time
 
+import pytest
+from helpers import PROCESS_TEST_TIMEOUT_S
 from node_process import NodeProcess
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 #: A node whose destroy_node blocks in C with the GIL held (libc pause() called through PyDLL), so no
 #: Python-level timer or signal handler could ever run again in the process.

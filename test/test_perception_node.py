@@ -17,7 +17,7 @@ import rclpy
 import yaml
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from helpers import ROOT, load, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, load, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import Executor
@@ -30,6 +30,8 @@ from emotion_perception.ros.image_conversion import bgr8_to_compressed, numpy_to
 from emotion_perception.ros.perception_node import PARAMETERS, PerceptionNode
 from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH, DetectorLoadError
 from emotion_perception.vision.model import DEFAULT_MODEL_PATH, ModelLoadError, card_path
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 FRAME_ID = "camera_optical_frame"

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import ROOT, load
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, load
 
 from emotion_perception import EmotionRecognizer, FaceReaction, Valence
 from emotion_perception.tools.video_source import VideoSource, default_clip_path
@@ -18,6 +18,8 @@ from emotion_perception.vision.classifier import ValenceClassifier
 from emotion_perception.vision.detection import Detection
 from emotion_perception.vision.drawing import VALENCE_COLOURS
 from emotion_perception.vision.recognizer import RecognizerConfig
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 EXPECTED = {
     "pexels_sad_030.jpg": Valence.NEGATIVE,

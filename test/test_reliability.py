@@ -9,11 +9,12 @@ of the same scenarios are printed and written by ``python -m benchmarks.reliabil
 from __future__ import annotations
 
 import pytest
+from helpers import PROCESS_TEST_TIMEOUT_S
 
 from harness.reliability import faults, flood, fuzz
 from harness.reliability.common import ScenarioResult
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)]
 
 
 def assert_behaved(result: ScenarioResult) -> None:

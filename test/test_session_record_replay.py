@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from helpers import ROOT, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, wait_for
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 from rclpy.executors import Executor
@@ -34,6 +34,8 @@ from emotion_perception.tools.session.record import SessionRecorder, session_top
 from emotion_perception.tools.session.replay import SessionPlayer
 from emotion_perception.tools.session.report import feedback_config, load_session, rejudge
 from emotion_perception.tools.session.session_file import SessionReader
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 

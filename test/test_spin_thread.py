@@ -9,10 +9,12 @@ import time
 
 import pytest
 import rclpy
-from helpers import wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, wait_for
 from rclpy.executors import MultiThreadedExecutor
 
 from emotion_perception.ros.spin_thread import SpinThread
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 
 def test_stopping_while_callbacks_run_leaves_no_error(ros_context: object, capfd: pytest.CaptureFixture,

@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
-from helpers import ROOT, load
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, load
 from torch import nn
 
 from emotion_perception.vision.detection import YuNetDetector
@@ -38,7 +38,7 @@ from emotion_perception.vision.model import ModelCard, build_model, load_card
 from training import train
 from training.relabel import ValenceMap
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2 * PROCESS_TEST_TIMEOUT_S)]
 
 FACES = {"pexels_happy_330": ("positive", 30), "pexels_happy_360": ("positive", 30),
          "pexels_sad_030": ("negative", 15), "pexels_sad_045": ("negative", 15)}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import rclpy
 import yaml
-from helpers import ROOT, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.executors import Executor
 from rclpy.parameter import Parameter
@@ -27,6 +27,8 @@ from emotion_perception.ros.image_conversion import image_to_bgr8
 from emotion_perception.ros.sim_clock import CLOCK_QOS, CLOCK_TOPIC
 from emotion_perception.tools.video_publisher import PARAMETERS, VideoPublisher
 from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
 
 CLIP = ROOT / "media" / "WolfgangLanger_Pexels.mp4"
 
