@@ -21,6 +21,11 @@ from emotion_perception.package_files import package_file
 #: File suffixes read from an image folder (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
+#: OpenCV's log level functions: in ``cv2.utils.logging`` from 4.8 on, in ``cv2`` itself before (Ubuntu 24.04's 4.6).
+OPENCV_LOG = getattr(cv2.utils, "logging", cv2)
+#: OpenCV's ``LOG_LEVEL_ERROR``, which 4.6 does not name in Python.
+OPENCV_LOG_LEVEL_ERROR = 2
+
 #: The real-face clip shipped with the package (a person going from crying to laughing).
 DEFAULT_CLIP_NAME = "WolfgangLanger_Pexels.mp4"
 
@@ -50,12 +55,12 @@ def is_device_index(source: str) -> bool:
 
 def _open_camera(index: int) -> cv2.VideoCapture:
     """Open camera ``index`` without OpenCV's own warnings when there is none (the caller says it once)."""
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    level = OPENCV_LOG.getLogLevel()
+    OPENCV_LOG.setLogLevel(OPENCV_LOG_LEVEL_ERROR)
     try:
         return cv2.VideoCapture(index)
     finally:
-        cv2.utils.logging.setLogLevel(level)
+        OPENCV_LOG.setLogLevel(level)
 
 
 class VideoSource:
