@@ -13,9 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_perception.vision.detection import YuNetDetector
+
 HERE = Path(__file__).resolve().parent
 CLIP = Path("/work/shared/media/WolfgangLanger_Pexels.mp4")
-YUNET = HERE.parents[1] / "models" / "face_detection_yunet_2023mar.onnx"
 JPEG = [cv2.IMWRITE_JPEG_QUALITY, 85]
 
 #: fixture name -> frame index of the clip (640x360).
@@ -43,15 +44,9 @@ def letterbox(frame: np.ndarray, size: tuple[int, int] = FRAME_SIZE) -> np.ndarr
     return canvas
 
 
-def face_box(detector: cv2.FaceDetectorYN, frame: np.ndarray) -> np.ndarray:
-    detector.setInputSize((frame.shape[1], frame.shape[0]))
-    _, faces = detector.detect(frame)
-    return faces[0, :4]
-
-
 def main(clip: Path) -> None:
     frames = read_frames(clip)
-    detector = cv2.FaceDetectorYN.create(str(YUNET), "", (640, 360), 0.6, 0.3, 100)
+    detector = YuNetDetector(input_size=0, score_threshold=0.6, nms_threshold=0.3, top_k=100)
     for name, index in FACE_FRAMES.items():
         cv2.imwrite(str(HERE / f"pexels_{name}.jpg"), frames[index], JPEG)
     cv2.imwrite(str(HERE / "pexels_no_face.jpg"), frames[0][:, :240], JPEG)
@@ -59,7 +54,7 @@ def main(clip: Path) -> None:
     scene = letterbox(frames[300])
     cells = [(20, 30), (160, 30), (20, 260), (160, 260)]
     for index, (cx, cy) in zip(PASTED_FRAMES, cells, strict=True):
-        x, y, w, h = face_box(detector, frames[index])
+        x, y, w, h = detector.detect(frames[index])[0].box
         x0, y0 = int(max(x - 0.25 * w, 0)), int(max(y - 0.2 * h, 0))
         x1, y1 = int(min(x + 1.25 * w, 640)), int(min(y + 1.2 * h, 360))
         crop = frames[index][y0:y1, x0:x1]
