@@ -125,8 +125,7 @@ class EmotionRecognizer:
         precision: str = "auto",
     ) -> None:
         self.config = config or RecognizerConfig()
-        import os
-        cv2.setNumThreads(int(os.environ.get('EXP_CV', threads)))
+        cv2.setNumThreads(threads)
         self.classifier = classifier or ValenceClassifier(model_path, threads=threads, precision=precision)
         self.detector = detector or YuNetDetector(
             detector_path,
