@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from emotion_perception.feedback.rule import (
     FeedbackTracker,
     TimedReaction,
     Verdict,
+    judge,
     seconds_to_ns,
 )
 
@@ -68,6 +70,7 @@ def test_happy_after_the_action_is_well_received() -> None:
     assert v.delta == pytest.approx(0.8)
     assert v.n_baseline == 20 and v.n_response == 28 and v.face_ids == ("face_1",)
     assert v.confidence == pytest.approx(0.9)
+    assert v.decided_ns == at(3.3)  # when it was judged: the ActionFeedback's stamp
 
 
 def test_sad_after_the_action_is_badly_received() -> None:
@@ -85,6 +88,7 @@ def test_nobody_in_the_response_window_is_unknown() -> None:
     assert v.verdict is Verdict.UNKNOWN
     assert math.isnan(v.baseline_valence) and math.isnan(v.response_valence) and math.isnan(v.delta)
     assert v.n_baseline == 0 and v.n_response == 0 and v.face_ids == () and v.confidence == 0.0
+    assert v.decided_ns == at(3.3)
 
 
 @pytest.mark.parametrize(
@@ -279,7 +283,9 @@ def test_a_face_that_left_before_the_response_does_not_count() -> None:
         (TimedReaction(at(0.5), "f", 1, 0.5, math.inf), DropReason.NON_FINITE),
         (TimedReaction(at(0.5), "f", 7, 0.5, 0.9), DropReason.UNKNOWN_VALENCE),
         (TimedReaction(at(0.5), "f", 1, 1.5, 0.9), DropReason.OUT_OF_RANGE),
+        (TimedReaction(at(0.5), "f", 1, -1.5, 0.9), DropReason.OUT_OF_RANGE),
         (TimedReaction(at(0.5), "f", 1, 0.5, -0.1), DropReason.OUT_OF_RANGE),
+        (TimedReaction(at(0.5), "f", 1, 0.5, 1.5), DropReason.OUT_OF_RANGE),
         (TimedReaction(at(5.0), "f", 1, 0.5, 0.9), DropReason.FUTURE_STAMP),
         (TimedReaction(at(-20.0), "f", 1, 0.5, 0.9), DropReason.STALE_STAMP),
     ],
@@ -288,6 +294,16 @@ def test_bad_reactions_are_dropped_and_counted(reaction: TimedReaction, reason: 
     tracker = FeedbackTracker(CONFIG)
     assert tracker.add_reaction(reaction, at(0.0)) is reason
     assert tracker.drops == {reason.value: 1} and tracker.history_size == 0 and tracker.reactions_received == 1
+
+
+def test_reactions_at_the_edges_of_their_ranges_and_of_the_stamp_limits_are_kept() -> None:
+    tracker = FeedbackTracker(CONFIG)  # max_future_stamp 1 s, max_stamp_age 10 s
+    kept = [TimedReaction(at(0.5), "f", -1, -1.0, 0.0), TimedReaction(at(0.6), "f", 1, 1.0, 1.0),
+            TimedReaction(at(1.0), "f", 0, 0.0, 0.5), TimedReaction(at(-10.0), "f", 0, 0.0, 0.5)]
+    assert [tracker.add_reaction(r, at(0.0)) for r in kept] == [None] * 4
+    assert tracker.add_reaction(TimedReaction(at(1.0) + 1, "f", 0, 0.0, 0.5), at(0.0)) is DropReason.FUTURE_STAMP
+    assert tracker.add_reaction(TimedReaction(at(-10.0) - 1, "f", 0, 0.0, 0.5), at(0.0)) is DropReason.STALE_STAMP
+    assert tracker.reactions_received == 6 and tracker.history_size == 4
 
 
 @pytest.mark.parametrize(
@@ -313,6 +329,17 @@ def test_a_judged_action_id_stays_a_duplicate() -> None:
     tracker, verdicts = run(timeline(0.0, 0.5))
     assert "a1" in verdicts
     assert tracker.add_action(Action("a1", "wave", at(4.0)), at(4.0)) is DropReason.DUPLICATE_ACTION_ID
+
+
+def test_the_oldest_remembered_action_id_is_forgotten_first() -> None:
+    tracker = FeedbackTracker(FeedbackConfig(remembered_action_ids=2))
+    assert [tracker.add_action(Action(i, "wave", at(0.1)), at(0.5)) for i in ("a1", "a2")] == [None, None]
+    assert tracker.add_action(Action("a1", "wave", at(0.2)), at(0.5)) is DropReason.DUPLICATE_ACTION_ID
+    assert tracker.add_action(Action("a3", "wave", at(0.3)), at(0.5)) is None  # a1 is forgotten
+    assert tracker.add_action(Action("a3", "wave", at(0.3)), at(0.5)) is DropReason.DUPLICATE_ACTION_ID
+    assert tracker.add_action(Action("a2", "wave", at(0.3)), at(0.5)) is DropReason.DUPLICATE_ACTION_ID
+    assert tracker.add_action(Action("a1", "wave", at(0.4)), at(0.5)) is None
+    assert tracker.actions_received == 7
 
 
 def test_pending_actions_are_bounded_dropping_the_oldest() -> None:
@@ -358,12 +385,48 @@ def test_arrival_order_never_changes_the_verdict(samples, rng) -> None:
     assert 0.0 <= first.confidence <= 1.0
 
 
+def test_a_duration_stretches_even_a_short_response_window() -> None:
+    config = FeedbackConfig(response_delay=0.1, response_end=0.4)
+    assert config.response_window_ns(Action("a", "nod", T0, duration=0.5)) == (at(0.1), at(1.0))
+    assert config.response_window_ns(Action("b", "nod", T0, duration=0.0)) == (at(0.1), at(0.4))
+
+
+def test_the_verdicts_confidence_stays_within_0_and_1_whatever_judge_is_given() -> None:
+    reactions = [TimedReaction(at(1.0), "f", 1, 0.9, 1.5), TimedReaction(at(1.1), "f", 1, 0.9, -0.5)]
+    v = judge(WAVE, [], reactions, CONFIG, at(3.3))
+    assert v.confidence == pytest.approx((1.0 + 0.0) / 2 * 2 / 5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "problems"),
+    [
+        ({"response_delay": 0.0, "duration_margin": 0.0, "lateness_grace": 0.0, "max_stamp_age": 0.0,
+          "max_future_stamp": 0.0}, []),
+        ({"full_confidence_reactions": 1, "history_max_reactions": 1, "max_pending_actions": 1,
+          "remembered_action_ids": 1}, []),
+        ({"remembered_action_ids": 0}, ["remembered_action_ids must be >= 1"]),
+        ({"lateness_grace": -0.1}, ["lateness_grace must be >= 0"]),
+        ({"response_delay": 3.0}, ["response_delay (3.0) must be < response_end (3.0)"]),
+        ({"max_response_window": 3.0}, []),
+        ({"max_response_window": 2.5}, ["max_response_window (2.5) must be >= response_end (3.0)"]),
+        # history must cover baseline_window + max(max_stamp_age, max_response_window + lateness_grace) = 32.5 s
+        ({"lateness_grace": 0.5, "history_seconds": 32.5}, []),
+        ({"lateness_grace": 0.5, "history_seconds": 32.25}, [
+            "history_seconds (32.25) must cover baseline_window + max(max_stamp_age, max_response_window + "
+            "lateness_grace) = 32.5"]),
+    ],
+)
+def test_each_configuration_limit_is_checked_at_its_edge(changes: dict, problems: list[str]) -> None:
+    assert replace(FeedbackConfig(), **changes).problems() == problems
+
+
 def test_inconsistent_configuration_is_refused_with_every_reason() -> None:
     config = FeedbackConfig(response_delay=4.0, response_end=3.0, history_seconds=5.0, delta_threshold=0.0)
     problems = config.problems()
     assert any("response_delay" in p for p in problems)
     assert any("history_seconds" in p for p in problems)
     assert any("delta_threshold" in p for p in problems)
-    with pytest.raises(ValueError, match="response_delay"):
+    with pytest.raises(ValueError) as refused:
         FeedbackTracker(config)
+    assert str(refused.value) == "invalid feedback configuration: " + "; ".join(problems)
     assert FeedbackConfig().problems() == []

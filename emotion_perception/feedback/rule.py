@@ -130,9 +130,8 @@ class FeedbackConfig:
 
     def problems(self) -> list[str]:
         """Every inconsistency between the values (empty when the configuration is usable)."""
-        out = []
         positive = ("baseline_window", "response_end", "max_response_window", "delta_threshold", "level_threshold")
-        out += [f"{name} must be > 0" for name in positive if not getattr(self, name) > 0]
+        out = [f"{name} must be > 0" for name in positive if not getattr(self, name) > 0]
         non_negative = ("response_delay", "duration_margin", "lateness_grace", "max_stamp_age", "max_future_stamp")
         out += [f"{name} must be >= 0" for name in non_negative if not getattr(self, name) >= 0]
         counts = ("full_confidence_reactions", "history_max_reactions", "max_pending_actions", "remembered_action_ids")
