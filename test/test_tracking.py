@@ -22,6 +22,26 @@ def test_iou_and_centre_distance() -> None:
     assert centre_distance((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(0.5)
 
 
+def test_iou_of_boxes_of_every_shape() -> None:
+    # Widths, heights and offsets all differ, so a coordinate read in place of another shows.
+    a, b = (10, 20, 40, 60), (30, 50, 50, 20)  # overlap 20 x 20 of areas 2400 and 1000
+    assert iou(a, b) == pytest.approx(400 / (2400 + 1000 - 400))
+    assert iou(b, a) == pytest.approx(iou(a, b))
+    assert iou((0, 0, 10, 10), (30, 0, 10, 10)) == 0.0  # apart side by side
+    assert iou((0, 0, 10, 10), (0, 30, 10, 10)) == 0.0  # apart one above the other
+    assert iou((0, 0, 10, 10), (11, 11, 10, 10)) == 0.0  # apart on the diagonal
+    assert iou((0, 0, 0.5, 0.5), (0, 0, 0.5, 0.5)) == 1.0  # smaller than a pixel
+    assert iou((5, 5, 0, 0), (5, 5, 0, 0)) == 0.0  # no area at all: no overlap, no division by zero
+
+
+def test_centre_distance_is_in_units_of_the_first_boxs_larger_side() -> None:
+    assert centre_distance((10, 20, 40, 60), (30, 50, 20, 30)) == pytest.approx(np.hypot(10, 15) / 60)
+    assert centre_distance((10, 20, 60, 40), (30, 50, 20, 30)) == pytest.approx(np.hypot(0, 25) / 60)
+    assert centre_distance((0, 0, 0.5, 0.5), (0.25, 0, 0.5, 0.5)) == pytest.approx(0.5)  # sub-pixel boxes
+    assert centre_distance((5, 5, 0, 0), (5, 5, 0, 0)) == 0.0
+    assert centre_distance((0, 0, 0, 0), (1, 0, 0, 0)) == pytest.approx(1e6)  # a point: no division by zero
+
+
 def test_a_face_that_moves_keeps_its_id() -> None:
     tracker = FaceTracker()
     ids = [tracker.update([det(100 + 8 * i, 50 + 3 * i)])[0].face_id for i in range(20)]
@@ -66,6 +86,50 @@ def test_centre_distance_matches_a_face_that_changed_size() -> None:
     assert tracker.update([det(400, 90, 130, 130)])[0].face_id == "face_2"
 
 
+def test_the_defaults_keep_an_id_for_5_missed_updates_and_half_a_face_of_movement() -> None:
+    """README: a face lost for more than max_missed (5) detector runs comes back with a new id."""
+    for missed, same in ((5, True), (6, False)):
+        tracker = FaceTracker()
+        tracker.update([det(100, 100, 100, 100)])
+        for _ in range(missed):
+            tracker.update([])
+        assert (tracker.update([det(100, 100, 100, 100)])[0].face_id == "face_1") is same, missed
+    # Moved diagonally so the boxes overlap less than iou_threshold (0.3): the centre distance decides.
+    for shift, same in ((35, True), (40, False)):  # centres 0.49 / 0.57 faces apart
+        tracker = FaceTracker()
+        tracker.update([det(100, 100, 100, 100)])
+        moved = det(100 + shift, 100 + shift, 100, 100)
+        assert iou(tracker.tracks[0].detection.box, moved.box) < 0.3
+        assert (tracker.update([moved])[0].face_id == "face_1") is same, shift
+
+
+def test_an_overlap_or_a_distance_of_exactly_the_limit_keeps_the_id() -> None:
+    half = det(0, 0, 10, 5)  # IoU 0.5 with the 10 x 10 face, centres 0.25 of its side apart
+    by_overlap = FaceTracker(iou_threshold=0.5, max_centre_distance=0.0)
+    by_overlap.update([det(0, 0, 10, 10)])
+    assert by_overlap.update([half])[0].face_id == "face_1"
+    by_distance = FaceTracker(iou_threshold=1.0, max_centre_distance=0.25)
+    by_distance.update([det(0, 0, 10, 10)])
+    assert by_distance.update([half])[0].face_id == "face_1"
+
+
+def test_a_detection_joins_the_track_it_overlaps_most() -> None:
+    for x, face_id in ((60, "face_1"), (90, "face_2")):  # IoU 0.25 / 0.05 with the face it is nearer / further
+        tracker = FaceTracker(iou_threshold=0.05, max_centre_distance=0.0)
+        tracker.update([det(0, 0, 100, 100), det(150, 0, 100, 100)])
+        assert sorted(iou(t.detection.box, (x, 0, 100, 100)) for t in tracker.tracks) == pytest.approx([1 / 19, 1 / 4])
+        assert [t.face_id for t in tracker.update([det(x, 0, 100, 100)])] == [face_id]
+
+
+def test_a_pair_already_taken_does_not_stop_the_others_from_being_matched() -> None:
+    tracker = FaceTracker(max_centre_distance=3.0)
+    tracker.update([det(0, 0, 100, 100), det(300, 0, 100, 100)])
+    # Best first: face_1 with the first detection (IoU 1), face_1 with the second (IoU 0.67: face_1 is taken), then
+    # face_2 with the second by distance (2.8 faces apart).
+    ids = [t.face_id for t in tracker.update([det(0, 0, 100, 100), det(20, 0, 100, 100)])]
+    assert ids == ["face_1", "face_2"]
+
+
 def test_one_detection_never_takes_two_tracks() -> None:
     tracker = FaceTracker()
     tracker.update([det(0, 0), det(20, 0)])
@@ -89,14 +153,37 @@ def test_smoothing_zero_is_off() -> None:
     track = Track(face_id="face_1", detection=det(0, 0))
     track.smooth(np.array([1.0, 0.0, 0.0]), 0.0)
     assert np.allclose(track.smooth(np.array([0.1, 0.2, 0.7]), 0.0), [0.1, 0.2, 0.7])
+    assert track.smooth(np.array([0.2, 0.2, 0.2]), 0.0).tolist() == [0.2, 0.2, 0.2]  # unchanged, as given
+
+
+def test_the_smoothed_estimate_stays_a_distribution() -> None:
+    track = Track(face_id="face_1", detection=det(0, 0))
+    track.smooth(np.array([0.5, 0.25, 0.25]), 0.5)
+    blended = track.smooth(np.array([0.25, 0.25, 0.25]), 0.5)  # a classifier output summing to 0.75
+    assert blended.sum() == pytest.approx(1.0)
+    assert blended == pytest.approx(np.array([0.375, 0.25, 0.25]) / 0.875)
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"iou_threshold": 0.0}, {"iou_threshold": 1.5}, {"max_centre_distance": -1}, {"max_missed": -1}]
+    ("kwargs", "reason"),
+    [
+        ({"iou_threshold": 0.0}, r"iou_threshold must be in \(0, 1\], got 0.0"),
+        ({"iou_threshold": 1.5}, r"iou_threshold must be in \(0, 1\], got 1.5"),
+        ({"max_centre_distance": -1}, "max_centre_distance must be >= 0, got -1"),
+        ({"max_missed": -1}, "max_missed must be >= 0, got -1"),
+    ],
 )
-def test_invalid_settings_are_rejected(kwargs: dict) -> None:
-    with pytest.raises(ValueError):
+def test_invalid_settings_are_rejected(kwargs: dict, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
         FaceTracker(**kwargs)
+
+
+def test_settings_at_their_limits_are_accepted() -> None:
+    tracker = FaceTracker(iou_threshold=1.0, max_centre_distance=0.0, max_missed=0)
+    tracker.update([det(0, 0)])
+    assert tracker.update([det(0, 0)])[0].face_id == "face_1"  # the same box: IoU 1.0
+    tracker.update([])
+    assert tracker.tracks == []  # missed once, more than max_missed (0)
 
 
 def test_age_counts_frames_since_the_last_probabilities() -> None:
