@@ -4,10 +4,14 @@
 
 Written with the ``mcap`` library the way ``ros2 bag record -s mcap`` writes: header profile ``ros2``,
 one schema per message type holding its full ``.msg`` text and dependencies, one channel per topic
-(``message_encoding`` ``cdr``), zstd-compressed chunks with indexes and a summary: the layout
-``ros2 bag`` and Foxglove read. Read sequentially, so a file whose recorder was killed (no summary,
-a last chunk half written) is read up to its last complete chunk. Messages are decoded from the embedded
-schemas (``mcap-ros2-support``): reading needs neither DDS nor the message packages.
+(``message_encoding`` ``cdr``) whose metadata carries ``offered_qos_profiles`` and ``topic_type_hash``,
+zstd-compressed chunks with indexes and a summary: the layout ``ros2 bag`` and Foxglove read. No ``rosbag2``
+metadata record is written: rosbag2 reads one without ``serialized_metadata`` as version 8, whose QoS
+profiles hold numbers, and would then fail on the names of the current format.
+
+Read sequentially, so a file whose recorder was killed (no summary, a last chunk half written) is read up
+to its last complete chunk. Messages are decoded from the embedded schemas (``mcap-ros2-support``): reading
+needs neither DDS nor the message packages.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from emotion_perception.tools.session.message_definitions import message_definit
 
 PROFILE = "ros2"
 LIBRARY = "emotion_perception session recorder (mcap)"
-#: rosbag2's channel metadata key for the publishers' QoS (empty: players use their default QoS).
+#: rosbag2's channel metadata keys: the recorded publishers' QoS (a YAML list; empty: players use their
+#: default QoS) and their type's hash (``RIHS01_...``; empty when unknown).
 QOS_KEY = "offered_qos_profiles"
+TYPE_HASH_KEY = "topic_type_hash"
 
 
 class SessionFileError(ValueError):
@@ -65,18 +71,20 @@ class SessionWriter:
 
     @property
     def topics(self) -> list[str]:
+        """The topics added so far."""
         return list(self._channels)
 
-    def add_topic(self, topic: str, type_name: str, offered_qos: str = "") -> None:
-        """Declare ``topic`` (resolved name) of ``type_name`` (``pkg/msg/Name``); embeds the type's schema once."""
+    def add_topic(self, topic: str, type_name: str, offered_qos: str = "", type_hash: str = "") -> None:
+        """Declare ``topic`` (resolved name) of ``type_name`` (``pkg/msg/Name``); embeds the type's schema once.
+        ``offered_qos`` and ``type_hash`` are the channel's rosbag2 metadata."""
         if topic in self._channels:
             return
         if type_name not in self._schemas:
             definition = message_definition(type_name).encode()
             self._schemas[type_name] = self._writer.register_schema(type_name, SchemaEncoding.ROS2, definition)
-        self._channels[topic] = self._writer.register_channel(
-            topic, MessageEncoding.CDR, self._schemas[type_name], metadata={QOS_KEY: offered_qos}
-        )
+        metadata = {QOS_KEY: offered_qos, TYPE_HASH_KEY: type_hash}
+        self._channels[topic] = self._writer.register_channel(topic, MessageEncoding.CDR, self._schemas[type_name],
+                                                              metadata=metadata)
         self._sequence[topic] = 0
 
     def write(self, topic: str, data: bytes, log_time_ns: int) -> None:
