@@ -50,11 +50,22 @@ class SessionPlayer(Node):
         if missing:
             raise SessionFileError(f"{self.path}: no topic {', '.join(missing)} (it has {', '.join(recorded)})")
         self._outputs: dict[str, Publisher] = {}
+        #: Recorded topics left out of a full replay because their type is not installed here (``ros2 bag play``
+        #: ignores them too), e.g. the face boxes (foxglove_msgs) of ``record --images``.
+        self.skipped: list[str] = []
         for topic in wanted:
             type_name = recorded[topic]
+            try:
+                message_type = message_class(type_name)
+            except UnknownMessageTypeError:
+                if topics is not None:
+                    raise
+                self.skipped.append(topic)
+                continue
             qos = qos_profile_sensor_data if type_name in (IMAGE_TYPE, COMPRESSED_TYPE) else RELIABLE_1000
-            self._outputs[topic] = self.create_publisher(message_class(type_name), topic, qos)
+            self._outputs[topic] = self.create_publisher(message_type, topic, qos)
         self._clock_pub = self.create_publisher(Clock, CLOCK_TOPIC, CLOCK_QOS)
+        self._clock_ns = 0
         self.published = 0
 
     @property
@@ -75,11 +86,17 @@ class SessionPlayer(Node):
                 return lonely
             time.sleep(0.05)
 
+    def _publish_clock(self, ns: float) -> None:
+        """``/clock`` at ``ns``, never behind what it said already: a face box, written at its frame's log time
+        once the frame's reactions came, follows later messages in the file."""
+        self._clock_ns = max(self._clock_ns, int(ns))
+        self._clock_pub.publish(clock_message(self._clock_ns))
+
     def _clock_until(self, target_wall: float, start_wall: float, start_ns: int) -> None:
         """Publish ``/clock`` (recorded time running at ``rate``) until the wall clock reaches ``target_wall``."""
         while True:
             now = time.monotonic()
-            self._clock_pub.publish(clock_message(start_ns + (now - start_wall) * self.rate * NS_PER_S))
+            self._publish_clock(start_ns + (now - start_wall) * self.rate * NS_PER_S)
             if now >= target_wall:
                 return
             time.sleep(min(self._clock_period, target_wall - now))
@@ -98,7 +115,7 @@ class SessionPlayer(Node):
             last_ns = max(message.log_time_ns, last_ns or message.log_time_ns)
             target = start_wall + (message.log_time_ns - start_ns) / NS_PER_S / self.rate
             self._clock_until(target, start_wall, start_ns)
-            self._clock_pub.publish(clock_message(message.log_time_ns))
+            self._publish_clock(message.log_time_ns)
             self._outputs[message.topic].publish(message.data)
             self.published += 1
         if start_ns is not None:
@@ -129,6 +146,8 @@ def main(args: list[str] | None = None) -> int:
     player = None
     try:
         player = SessionPlayer(options.session, options.topics, options.rate, options.clock_hz)
+        if player.skipped:
+            player.get_logger().warning(f"not replaying {', '.join(player.skipped)}: message type not installed here")
         lonely = player.wait_for_subscribers(options.wait) if options.wait > 0 else []
         if lonely:
             player.get_logger().warning(f"no subscriber yet on {', '.join(lonely)}; replaying anyway")
