@@ -192,8 +192,14 @@ def test_a_non_loopback_bind_refuses_every_request_and_socket_without_the_token(
     assert status == 200 and b"dashboard.js" in page
     cookie = headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}={TOKEN}") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "default-src 'self'" in headers["content-security-policy"]  # the page's own headers kept beside it
+    assert headers["content-type"].startswith("text/html")
     jar = {"Cookie": f"{COOKIE_NAME}={TOKEN}"}  # the page's own requests and socket then carry the cookie
     assert _get(base + "static/dashboard.js", jar)[0] == 200
+    # Only a token in the URL sets the cookie: a header or the cookie itself does not set it again.
+    for carried in (jar, {"Authorization": f"Bearer {TOKEN}"}):
+        status, headers, _ = _get(base, carried)
+        assert status == 200 and "set-cookie" not in {k.lower() for k in headers}, carried
     assert _ws_status(ws, additional_headers=jar) == 101
     assert _ws_status(ws, additional_headers={"Cookie": f"{COOKIE_NAME}=wrong-token-123"}) == 401
 

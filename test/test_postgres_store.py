@@ -131,6 +131,25 @@ def test_the_outbox_is_bounded(server: PostgresServer, url: str, tmp_path: Path)
     s.close()
 
 
+def test_open_store_gives_a_postgresql_store_its_robot_outbox_and_settings(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    store = open_store(url, "Robot 7")  # the node's defaults: outbox per robot, 100,000 verdicts, retry every 1 s
+    try:
+        assert isinstance(store, PostgresStore) and store.robot_id == "Robot 7" and store.location == url
+        assert store.outbox_path == str(tmp_path / ".ros/emotion_perception/verdict_outbox_Robot_7.db")
+        assert (store._outbox.capacity, store._retry_period) == (100_000, 1.0)
+    finally:
+        store.close()
+    store = open_store(url, "robot_8", str(tmp_path / "mine.db"), outbox_capacity=3, retry_period=0.25)
+    try:
+        assert store.outbox_path == str(tmp_path / "mine.db") and store.robot_id == "robot_8"
+        assert (store._outbox.capacity, store._retry_period) == (3, 0.25)
+    finally:
+        store.close()
+
+
 def test_a_server_down_at_start_is_one_clear_line(tmp_path: Path) -> None:
     url = f"postgresql:///verdicts?host={tmp_path}&user=postgres"
     with pytest.raises(StatsStoreError) as error:

@@ -56,6 +56,22 @@ def test_full_frame_box_crop_is_the_stored_face_pixel_for_pixel() -> None:
     assert np.allclose(preprocess_crop(face, SPEC), (face / 255.0 - SPEC.mean) / SPEC.std, atol=1e-6)
 
 
+@pytest.mark.parametrize("spec", [InputSpec(scale=1.25, shift_x=0.1, shift_y=-0.05),
+                                  InputSpec(scale=0.95, shift_x=-0.2, shift_y=0.15)])
+def test_full_frame_box_crops_the_whole_image_whatever_the_scale_and_shift(spec: InputSpec) -> None:
+    assert spec.crop_square(spec.full_frame_box(48, 48)) == pytest.approx((0.0, 0.0, 48.0))
+    assert spec.crop_square(spec.full_frame_box(40, 60)) == pytest.approx((0.0, 10.0, 40.0))  # its centre square
+    face = np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)
+    assert np.array_equal(face_crop(face, spec.full_frame_box(48, 48), spec), face)
+
+
+def test_a_crop_that_is_not_square_is_read_as_its_centre_square() -> None:
+    tall = np.random.default_rng(2).integers(0, 256, (60, 40), dtype=np.uint8)
+    assert np.array_equal(preprocess_crop(tall, SPEC), preprocess_crop(tall[10:50].copy(), SPEC))
+    wide = np.ascontiguousarray(tall.T)
+    assert np.array_equal(preprocess_crop(wide, SPEC), preprocess_crop(wide[:, 10:50].copy(), SPEC))
+
+
 def test_crop_is_square_scaled_from_the_mean_box_side_and_not_stretched() -> None:
     image = np.zeros((400, 400), np.uint8)
     image[100:300, 150:250] = 255  # a tall white bar, 100 x 200

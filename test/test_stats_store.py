@@ -8,6 +8,7 @@ import math
 import os
 import socket
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -259,7 +260,29 @@ def test_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = open_store(f"sqlite://{tmp_path}/s.db", "r1")
     assert isinstance(store, StatsStore) and store.path == tmp_path / "s.db" and store.robot_id == "r1"
     store.close()
-    assert default_outbox("ward 3/robot") == tmp_path / ".ros/emotion_perception/verdict_outbox_ward_3_robot.db"
+    assert default_outbox("Ward 3/robot-A.1") == tmp_path / ".ros/emotion_perception/verdict_outbox_Ward_3_robot-A.1.db"
     assert default_robot_id("/ward3/robot_a") == "ward3/robot_a" and default_robot_id("/") == socket.gethostname()
     with pytest.raises(StatsStoreError, match="names no file"):
         open_store("sqlite://", "r1")
+
+
+def test_a_postgresql_url_without_psycopg_is_one_line_naming_the_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg has no rosdep key: a robot set up by rosdep alone learns what to install, and only when it asks for
+    a PostgreSQL store."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "emotion_perception.feedback.postgres_store", raising=False)
+    with pytest.raises(StatsStoreError) as refused:
+        open_store("postgresql://fleet/verdicts", "robot_a")
+    assert str(refused.value) == ("a PostgreSQL store needs psycopg 3, which has no rosdep key: "
+                                  "pip install 'psycopg[binary]'")
+    assert refused.value.__suppress_context__  # one line, not the import's traceback
+
+
+def test_another_module_missing_behind_a_postgresql_store_is_not_taken_for_psycopg(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "emotion_perception.feedback.outbox", None)
+    monkeypatch.delitem(sys.modules, "emotion_perception.feedback.postgres_store", raising=False)
+    with pytest.raises(ModuleNotFoundError) as missing:
+        open_store("postgresql://fleet/verdicts", "robot_a")
+    assert missing.value.name == "emotion_perception.feedback.outbox"
