@@ -24,7 +24,7 @@ VENV := $(ROOT)/.venv$(if $(filter jazzy,$(ROS_DISTRO)),-jazzy)
 RUN := source $(VENV)/activate-ros &&
 ARGS ?=
 
-.PHONY: help setup test lint demo shell train evaluate benchmark reliability clean
+.PHONY: help setup test lint demo shell train evaluate benchmark reliability mutation clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,7 @@ setup:  ## create .venv (ROS_DISTRO=jazzy: .venv-jazzy), install pinned deps, ro
 	@tools/setup.sh
 
 test: setup  ## ruff + the whole pytest suite (what CI runs)
+	@tools/setup_platform_env.sh  # .venv-platform: Ubuntu 24.04's numpy 1.26 and OpenCV 4.6 for test_platform_libraries
 	@$(RUN) ruff check .
 	@$(RUN) python -m pytest test $(ARGS)
 
@@ -56,6 +57,9 @@ benchmark: setup  ## perception speed figures -> out/benchmark_perception.json
 
 reliability: setup  ## full reliability suite incl. 30-min soak -> out/reliability/*.json
 	@$(RUN) python -m benchmarks.reliability $(ARGS)
+
+mutation: setup  ## mutation testing of the core rules (mutmut; ARGS="--only rule"): out/mutation/summary.md
+	@$(RUN) nice -n 10 python test/mutation_run.py $(ARGS)
 
 clean:  ## remove build outputs (keeps .venv and .venv-jazzy)
 	rm -rf build install build-jazzy install-jazzy log out

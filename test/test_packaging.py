@@ -30,13 +30,15 @@ ROSDEP_KEYS: dict[str, str | None] = {
     "pytest": "python3-pytest",
     "hypothesis": "python3-hypothesis",
     "catkin_pkg": "python3-catkin-pkg-modules",
-    "psycopg": "python3-psycopg",
+    "psycopg": None,  # psycopg 3: no rosdep key (python3-psycopg2 is the older API)
     "uvicorn": "python3-uvicorn",
     "websockets": "python3-websockets",
     "starlette": None,
     "mcap": None,
     "mcap_ros2": None,
     "selenium": "python3-selenium",
+    "rosbags": "python3-rosbags-pip",
+    "foxglove_schemas_protobuf": None,
 }
 # Run-time dependencies loaded by another one, not imported here: uvicorn's WebSocket protocol.
 LOADED_EXEC_DEPENDS = {"python3-websockets"}
