@@ -35,9 +35,9 @@ from emotion_perception.feedback.rule import (
     Verdict,
     seconds_to_ns,
 )
+from emotion_perception.package_files import package_file
 from emotion_perception.ros.messages import action_from_msg, timed_reaction_from_msg
 from emotion_perception.ros.parameter_file import ParameterFileError, load_node_parameters
-from emotion_perception.package_files import package_file
 from emotion_perception.tools.session.session_file import SessionFileError, SessionReader
 from emotion_perception.tools.timeline_plot import ActionMark, Timeline, ValencePoint, VerdictMark, plot_timeline
 
