@@ -7,7 +7,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
 
 from emotion_perception.ros.image_conversion import (
     SUPPORTED_ENCODINGS,
@@ -198,3 +200,92 @@ def test_only_an_image_over_the_limit_is_too_large() -> None:
             with pytest.raises(ImageConversionError) as raised:
                 image_to_bgr8(msg)
             assert not isinstance(raised.value, ImageTooLargeError), name
+
+
+def _headers_only(msg: CompressedImage, width: int, height: int) -> CompressedImage:
+    """``msg`` claiming ``width`` x ``height`` in its header, its pixel data cut off: only a header check sees it."""
+    raw = bytearray(msg.data)
+    if msg.format == "png":
+        raw[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+        raw = raw[:40]
+    else:
+        sof = next(i for i in range(2, len(raw) - 1) if raw[i] == 0xFF and raw[i + 1] in (0xC0, 0xC2))
+        raw[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+        raw = raw[:sof + 12]
+    cut = CompressedImage(format=msg.format)
+    cut.data = bytes(raw)
+    return cut
+
+
+def _segments_reordered(jpeg: bytes) -> bytes:
+    """The same JPEG with its Huffman tables (DHT, 0xC4, a marker in the SOF range) moved before the frame header."""
+    pos, segments = 2, []
+    while jpeg[pos + 1] != 0xDA:  # up to the start of scan
+        length = int.from_bytes(jpeg[pos + 2:pos + 4], "big")
+        segments.append(jpeg[pos:pos + 2 + length])
+        pos += 2 + length
+    tables = [s for s in segments if s[1] == 0xC4]
+    return jpeg[:2] + b"".join(tables + [s for s in segments if s[1] != 0xC4]) + jpeg[pos:]
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "progressive jpeg", "jpeg, tables first"])
+def test_a_compressed_header_is_read_for_its_exact_size_before_decoding(fmt: str) -> None:
+    image = RNG.integers(0, 256, size=(23, 37, 3), dtype=np.uint8)  # 37 x 23: width and height differ
+    if fmt == "progressive jpeg":
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+        assert ok
+        msg = CompressedImage(format="jpeg")
+        msg.data = encoded.tobytes()
+    else:
+        msg = bgr8_to_compressed(image, fmt.split(",")[0])
+    if fmt == "jpeg, tables first":
+        msg.data = _segments_reordered(bytes(msg.data))
+    assert compressed_to_bgr8(msg, max_pixels=37 * 23).shape == (23, 37, 3)  # the limit itself is allowed
+    with pytest.raises(ImageTooLargeError, match="compressed image of 37x23 pixels is larger than the limit of 850"):
+        compressed_to_bgr8(msg, max_pixels=37 * 23 - 1)
+    bomb = _headers_only(msg, 30_000, 20_000)
+    with pytest.raises(ImageTooLargeError, match="30000x20000 pixels is larger than the limit of 33177600 pixels"):
+        compressed_to_bgr8(bomb)
+    fits = _headers_only(msg, 3, 2)  # a small header over cut data: decoding it is what fails
+    with pytest.raises(ImageConversionError, match="cannot decode") as refused:
+        compressed_to_bgr8(fits)
+    assert not isinstance(refused.value, ImageTooLargeError)
+
+
+def test_bad_compressed_data_says_so_in_its_own_words() -> None:
+    empty = CompressedImage(format="png")
+    with pytest.raises(ImageConversionError) as refused:
+        compressed_to_bgr8(empty)
+    assert str(refused.value) == "compressed image has no data"
+    short = CompressedImage(format="png")
+    short.data = b"\x89PNG\r\n\x1a\n" + bytes(15)  # a PNG signature too short to hold a size
+    with pytest.raises(ImageConversionError, match="cannot decode 23 bytes of compressed image"):
+        compressed_to_bgr8(short)
+
+
+@pytest.mark.parametrize(("shape", "reason"), [
+    ((0, 6, 3), r"image has zero size \(6x0\)"),
+    ((4, 0, 3), r"image has zero size \(0x4\)"),
+])
+def test_numpy_to_image_refuses_an_empty_array_naming_its_size(shape: tuple, reason: str) -> None:
+    with pytest.raises(ImageConversionError, match=reason):
+        numpy_to_image(np.zeros(shape, np.uint8), "bgr8")
+
+
+def test_numpy_to_image_refuses_an_odd_width_for_packed_yuv() -> None:
+    with pytest.raises(ImageConversionError, match="yuv422 needs an even width, got 5"):
+        numpy_to_image(np.zeros((4, 5, 2), np.uint8), "yuv422")
+    assert numpy_to_image(np.zeros((5, 4, 2), np.uint8), "yuv422").width == 4  # an odd height is fine
+
+
+@pytest.mark.parametrize("encoding", ["bgr8", "mono16"])
+def test_numpy_to_image_builds_a_message_that_serialises(encoding: str) -> None:
+    array = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3) if encoding == "bgr8" else (
+        np.arange(24, dtype=np.uint16).reshape(4, 6) * 1000)
+    header = Header(frame_id="camera_optical_frame")
+    header.stamp.sec = 42
+    for given in (header, None):
+        msg = deserialize_message(serialize_message(numpy_to_image(array, encoding, given)), Image)
+        assert msg.header == (given or Header())
+        assert msg.is_bigendian == 0  # this machine's (little-endian) order, 16-bit samples included
+        assert np.array_equal(image_to_numpy(msg), array)
