@@ -187,3 +187,48 @@ def test_standardised_crops_lose_brightness_and_contrast_and_stay_finite(frame, 
     colour = normalise(np.stack([frame[:48, :48]] * 2), InputSpec(grayscale=False, standardise=True))
     assert colour.shape == (2, 3, 48, 48) and np.allclose(colour.mean(axis=(1, 2, 3)), 0, atol=1e-5)
     assert InputSpec.from_dict(spec.to_dict()).standardise is True
+
+
+def test_spec_limits_are_checked_at_their_edges_with_the_reason() -> None:
+    assert InputSpec(size=8).size == 8
+    with pytest.raises(ValueError, match="size must be >= 8, got 7"):
+        InputSpec(size=7)
+    with pytest.raises(ValueError, match="scale must be > 0, got 0"):
+        InputSpec(scale=0)
+
+
+def test_crop_square_is_centred_on_the_box_shifted_in_mean_box_sides() -> None:
+    spec = InputSpec(scale=1.0, shift_x=0.1, shift_y=-0.2)
+    # Mean side 50: the centre (120, 80) moves 5 px right and 10 px up.
+    assert spec.crop_square((100, 50, 40, 60)) == pytest.approx((100.0, 45.0, 50.0))
+    assert spec.crop_square((10, 10, 0.5, 0.8)) == pytest.approx((9.99, 9.945, 0.65))  # a box under a pixel
+    for box in ((10, 10, 0, 5), (10, 10, 5, 0), (10, 10, float("nan"), 5)):
+        with pytest.raises(ValueError, match="invalid face box"):
+            spec.crop_square(box)
+
+
+def test_a_roll_turns_the_crop_about_its_centre_without_zoom_or_shift() -> None:
+    y, x = np.mgrid[0:200, 0:200]
+    image = np.clip(x * 1.1 + y * 0.3, 0, 255).astype(np.uint8)  # smooth, so a rotation has no aliasing
+    spec = InputSpec(size=60, scale=1.0)
+    box = (70.0, 70.0, 60.0, 60.0)
+    level = face_crop(image, box, spec).astype(int)
+    turned = face_crop(image, box, spec, roll=90.0).astype(int)
+    assert np.abs(turned - np.rot90(level)).mean() < 3.0  # a quarter turn, as np.rot90 turns it
+    assert np.abs(face_crop(image, box, spec, roll=360.0).astype(int) - level).mean() < 1.0
+
+
+def test_standardising_uses_the_whole_crop_not_each_row() -> None:
+    crop = np.zeros((1, 48, 48), np.uint8)
+    crop[:, 24:] = 200  # a dark top half and a bright bottom half, each row flat
+    data = normalise(crop, InputSpec(standardise=True))
+    assert np.allclose(np.unique(data), [-1.0, 1.0], atol=1e-5)
+
+
+def test_no_box_is_an_empty_float32_batch_and_landmarks_must_match_the_boxes() -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    empty = preprocess_faces(image, [], InputSpec(grayscale=False))
+    assert empty.shape == (0, 3, 48, 48) and empty.dtype == np.float32
+    eyes = [(30.0, 40.0), (60.0, 40.0)]
+    with pytest.raises(ValueError, match="zip"):
+        preprocess_faces(image, [(10, 10, 50, 50), (40, 40, 50, 50)], InputSpec(align=True), [eyes])
