@@ -9,12 +9,14 @@ from setuptools import find_packages, setup
 PACKAGE = "emotion_perception"
 # The offline training code lives in training/ and installs as its own, non-generic package name.
 TRAINING = f"{PACKAGE}_training"
+# The planner example (examples/) installs as a package too, so `ros2 run emotion_perception planner_example` runs it.
+EXAMPLES = f"{PACKAGE}_examples"
 
 setup(
     name=PACKAGE,
     version="0.1.0",
-    packages=[*find_packages(include=[PACKAGE, f"{PACKAGE}.*"]), TRAINING],
-    package_dir={TRAINING: "training"},
+    packages=[*find_packages(include=[PACKAGE, f"{PACKAGE}.*"]), TRAINING, EXAMPLES],
+    package_dir={TRAINING: "training", EXAMPLES: "examples"},
     package_data={f"{PACKAGE}.dashboard": ["static/*.*", "static/vendor/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -46,6 +48,7 @@ setup(
             "train = emotion_perception_training.train:main",
             "evaluate = emotion_perception_training.evaluate:main",
             "quantize = emotion_perception_training.quantize:main",
+            "planner_example = emotion_perception_examples.planner_example:main",
         ],
     },
 )
