@@ -170,10 +170,11 @@ def test_face_id_is_stable_over_a_sequence_and_new_after_the_face_left(
     start_node(ros_context, executor, max_missed=1, detect_every=1)
     names = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
     ids = [r.face_id for name in names for r in camera.send(camera.image(load(name))).reactions]
-    assert ids == ["face_1"] * 4
+    assert len(ids) == 4 and len(set(ids)) == 1
     for _ in range(2):
         assert camera.send(camera.image(load("pexels_no_face.jpg"))).reactions == []
-    assert [r.face_id for r in camera.send(camera.image(load("pexels_happy_330.jpg"))).reactions] == ["face_2"]
+    (again,) = [r.face_id for r in camera.send(camera.image(load("pexels_happy_330.jpg"))).reactions]
+    assert again != ids[0]
 
 
 def test_compressed_input_and_sim_time(camera: Camera, ros_context: object, executor: Executor) -> None:

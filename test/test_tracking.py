@@ -4,11 +4,34 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from emotion_perception.vision.detection import Detection
-from emotion_perception.vision.tracking import FaceTracker, Track, centre_distance, iou
+from emotion_perception.vision.tracking import (
+    ID_LENGTH,
+    FaceTracker,
+    Track,
+    TrackedFaces,
+    centre_distance,
+    iou,
+    new_face_id,
+)
+
+#: A ROS name token: a letter, then letters, digits or underscores (lowercase here).
+ID_PATTERN = re.compile(r"[a-z][a-z0-9]*")
+
+
+class Names:
+    """Each face id as ``face_<n>``, numbered in the order the ids first appear (ids themselves are random)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+
+    def __call__(self, tracks: list[Track]) -> list[str]:
+        return [self._names.setdefault(t.face_id, f"face_{len(self._names) + 1}") for t in tracks]
 
 
 def det(x: float, y: float, w: float = 100, h: float = 120, score: float = 0.9) -> Detection:
@@ -43,27 +66,51 @@ def test_centre_distance_is_in_units_of_the_first_boxs_larger_side() -> None:
 
 
 def test_a_face_that_moves_keeps_its_id() -> None:
-    tracker = FaceTracker()
-    ids = [tracker.update([det(100 + 8 * i, 50 + 3 * i)])[0].face_id for i in range(20)]
+    tracker, names = FaceTracker(), Names()
+    ids = [names(tracker.update([det(100 + 8 * i, 50 + 3 * i)]))[0] for i in range(20)]
     assert ids == ["face_1"] * 20
 
 
 def test_two_faces_keep_their_ids_whatever_the_detection_order() -> None:
-    tracker = FaceTracker()
-    first = [t.face_id for t in tracker.update([det(0, 0), det(300, 0)])]
-    second = [t.face_id for t in tracker.update([det(305, 2), det(4, 1)])]
+    tracker, names = FaceTracker(), Names()
+    first = names(tracker.update([det(0, 0), det(300, 0)]))
+    second = names(tracker.update([det(305, 2), det(4, 1)]))
     assert first == ["face_1", "face_2"]
     assert second == ["face_2", "face_1"]
 
 
 def test_a_new_person_gets_a_new_id_and_ids_are_never_reused() -> None:
-    tracker = FaceTracker(max_missed=2)
-    assert tracker.update([det(0, 0)])[0].face_id == "face_1"
-    assert [t.face_id for t in tracker.update([det(2, 0), det(400, 0)])] == ["face_1", "face_2"]
+    tracker, names = FaceTracker(max_missed=2), Names()
+    assert names(tracker.update([det(0, 0)])) == ["face_1"]
+    assert names(tracker.update([det(2, 0), det(400, 0)])) == ["face_1", "face_2"]
     for _ in range(3):
         tracker.update([])
     assert tracker.tracks == []
-    assert tracker.update([det(0, 0)])[0].face_id == "face_3"
+    assert names(tracker.update([det(0, 0)])) == ["face_3"]
+    tracker.reset()
+    assert names(tracker.update([det(0, 0)])) == ["face_4"]
+
+
+def test_ids_are_short_random_topic_name_tokens_never_issued_twice() -> None:
+    ids = [new_face_id() for _ in range(2000)]
+    assert all(len(i) == ID_LENGTH and ID_PATTERN.fullmatch(i) for i in ids)
+    assert len(set(ids)) > 1990  # random: about 44 million of them, so 2000 rarely repeat
+    # Two trackers (two processes, two cameras) issue different ids for the same scene.
+    first, second = FaceTracker(), FaceTracker()
+    assert first.update([det(0, 0)])[0].face_id != second.update([det(0, 0)])[0].face_id
+
+
+def test_a_tracker_never_issues_an_id_again_even_when_the_generator_repeats(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draws = iter(["aaaaa", "aaaaa", "bbbbb", "aaaaa", "bbbbb", "ccccc"])
+    monkeypatch.setattr("emotion_perception.vision.tracking.new_face_id", lambda: next(draws))
+    tracker = FaceTracker(max_missed=0)
+    issued = []
+    for _ in range(3):
+        issued.append(tracker.update([det(0, 0)])[0].face_id)
+        tracker.update([])
+    assert issued == ["aaaaa", "bbbbb", "ccccc"]
 
 
 def test_a_track_survives_a_few_missed_frames_then_is_dropped() -> None:
@@ -73,61 +120,61 @@ def test_a_track_survives_a_few_missed_frames_then_is_dropped() -> None:
         tracker.update([])
         assert [t.missed for t in tracker.tracks] == [missed]
         assert tracker.visible() == []
-    assert tracker.update([det(5, 5)])[0].face_id == "face_1"
+    assert tracker.update([det(5, 5)])[0].face_id == tracker.tracks[0].face_id
+    assert len(tracker.tracks) == 1
     for _ in range(4):
         tracker.update([])
     assert tracker.tracks == []
 
 
 def test_centre_distance_matches_a_face_that_changed_size() -> None:
-    tracker = FaceTracker(iou_threshold=0.9, max_centre_distance=0.5)
-    tracker.update([det(100, 100, 100, 100)])
-    assert tracker.update([det(90, 90, 130, 130)])[0].face_id == "face_1"
-    assert tracker.update([det(400, 90, 130, 130)])[0].face_id == "face_2"
+    tracker, names = FaceTracker(iou_threshold=0.9, max_centre_distance=0.5), Names()
+    names(tracker.update([det(100, 100, 100, 100)]))
+    assert names(tracker.update([det(90, 90, 130, 130)])) == ["face_1"]
+    assert names(tracker.update([det(400, 90, 130, 130)])) == ["face_2"]
 
 
 def test_the_defaults_keep_an_id_for_5_missed_updates_and_half_a_face_of_movement() -> None:
     """README: a face lost for more than max_missed (5) detector runs comes back with a new id."""
     for missed, same in ((5, True), (6, False)):
-        tracker = FaceTracker()
-        tracker.update([det(100, 100, 100, 100)])
+        tracker, names = FaceTracker(), Names()
+        names(tracker.update([det(100, 100, 100, 100)]))
         for _ in range(missed):
             tracker.update([])
-        assert (tracker.update([det(100, 100, 100, 100)])[0].face_id == "face_1") is same, missed
+        assert (names(tracker.update([det(100, 100, 100, 100)])) == ["face_1"]) is same, missed
     # Moved diagonally so the boxes overlap less than iou_threshold (0.3): the centre distance decides.
     for shift, same in ((35, True), (40, False)):  # centres 0.49 / 0.57 faces apart
-        tracker = FaceTracker()
-        tracker.update([det(100, 100, 100, 100)])
+        tracker, names = FaceTracker(), Names()
+        names(tracker.update([det(100, 100, 100, 100)]))
         moved = det(100 + shift, 100 + shift, 100, 100)
         assert iou(tracker.tracks[0].detection.box, moved.box) < 0.3
-        assert (tracker.update([moved])[0].face_id == "face_1") is same, shift
+        assert (names(tracker.update([moved])) == ["face_1"]) is same, shift
 
 
 def test_an_overlap_or_a_distance_of_exactly_the_limit_keeps_the_id() -> None:
     half = det(0, 0, 10, 5)  # IoU 0.5 with the 10 x 10 face, centres 0.25 of its side apart
     by_overlap = FaceTracker(iou_threshold=0.5, max_centre_distance=0.0)
-    by_overlap.update([det(0, 0, 10, 10)])
-    assert by_overlap.update([half])[0].face_id == "face_1"
+    (first,) = by_overlap.update([det(0, 0, 10, 10)])
+    assert by_overlap.update([half]) == [first]
     by_distance = FaceTracker(iou_threshold=1.0, max_centre_distance=0.25)
-    by_distance.update([det(0, 0, 10, 10)])
-    assert by_distance.update([half])[0].face_id == "face_1"
+    (first,) = by_distance.update([det(0, 0, 10, 10)])
+    assert by_distance.update([half]) == [first]
 
 
 def test_a_detection_joins_the_track_it_overlaps_most() -> None:
     for x, face_id in ((60, "face_1"), (90, "face_2")):  # IoU 0.25 / 0.05 with the face it is nearer / further
-        tracker = FaceTracker(iou_threshold=0.05, max_centre_distance=0.0)
-        tracker.update([det(0, 0, 100, 100), det(150, 0, 100, 100)])
+        tracker, names = FaceTracker(iou_threshold=0.05, max_centre_distance=0.0), Names()
+        names(tracker.update([det(0, 0, 100, 100), det(150, 0, 100, 100)]))
         assert sorted(iou(t.detection.box, (x, 0, 100, 100)) for t in tracker.tracks) == pytest.approx([1 / 19, 1 / 4])
-        assert [t.face_id for t in tracker.update([det(x, 0, 100, 100)])] == [face_id]
+        assert names(tracker.update([det(x, 0, 100, 100)])) == [face_id]
 
 
 def test_a_pair_already_taken_does_not_stop_the_others_from_being_matched() -> None:
-    tracker = FaceTracker(max_centre_distance=3.0)
-    tracker.update([det(0, 0, 100, 100), det(300, 0, 100, 100)])
+    tracker, names = FaceTracker(max_centre_distance=3.0), Names()
+    names(tracker.update([det(0, 0, 100, 100), det(300, 0, 100, 100)]))
     # Best first: face_1 with the first detection (IoU 1), face_1 with the second (IoU 0.67: face_1 is taken), then
     # face_2 with the second by distance (2.8 faces apart).
-    ids = [t.face_id for t in tracker.update([det(0, 0, 100, 100), det(20, 0, 100, 100)])]
-    assert ids == ["face_1", "face_2"]
+    assert names(tracker.update([det(0, 0, 100, 100), det(20, 0, 100, 100)])) == ["face_1", "face_2"]
 
 
 def test_one_detection_never_takes_two_tracks() -> None:
@@ -180,8 +227,8 @@ def test_invalid_settings_are_rejected(kwargs: dict, reason: str) -> None:
 
 def test_settings_at_their_limits_are_accepted() -> None:
     tracker = FaceTracker(iou_threshold=1.0, max_centre_distance=0.0, max_missed=0)
-    tracker.update([det(0, 0)])
-    assert tracker.update([det(0, 0)])[0].face_id == "face_1"  # the same box: IoU 1.0
+    (first,) = tracker.update([det(0, 0)])
+    assert tracker.update([det(0, 0)]) == [first]  # the same box: IoU 1.0
     tracker.update([])
     assert tracker.tracks == []  # missed once, more than max_missed (0)
 
@@ -195,3 +242,43 @@ def test_age_counts_frames_since_the_last_probabilities() -> None:
     assert track.stale == 2
     track.smooth(np.array([0.2, 0.3, 0.5]), 0.0)
     assert track.stale == 0
+
+
+def listed_over(rule: TrackedFaces, frames: list[list[str]]) -> list[list[str]]:
+    return [rule.update(ids) for ids in frames]
+
+
+def test_tracked_lists_a_face_after_min_frames_in_a_row_and_keeps_it_through_short_misses() -> None:
+    rule = TrackedFaces(min_frames=3, max_missed=2)
+    frames = [["a"], ["a"], ["a"], [], ["a"], [], [], ["a"], [], [], [], ["a"]]
+    assert listed_over(rule, frames) == [[], [], ["a"], ["a"], ["a"], ["a"], ["a"], ["a"], ["a"], ["a"], [], []]
+
+
+def test_a_face_seen_now_and_then_is_never_listed() -> None:
+    rule = TrackedFaces(min_frames=3, max_missed=4)
+    assert listed_over(rule, [["a"], ["a"], [], ["a"], ["a"], [], ["a"]]) == [[]] * 7
+    assert rule.update(["a"]) == [] and rule.update(["a"]) == ["a"]  # then three in a row
+
+
+def test_faces_are_listed_oldest_first_and_each_by_its_own_counts() -> None:
+    rule = TrackedFaces(min_frames=2, max_missed=1)
+    frames = [["a"], ["a", "b"], ["b"], ["b"], ["b"], ["b", "c"], ["c"]]
+    assert listed_over(rule, frames) == [[], ["a"], ["a", "b"], ["b"], ["b"], ["b"], ["b", "c"]]
+
+
+def test_reset_forgets_every_face() -> None:
+    rule = TrackedFaces(min_frames=1, max_missed=5)
+    assert rule.update(["a"]) == ["a"]
+    rule.reset()
+    assert rule.listed == [] and rule.update([]) == []
+    rule = TrackedFaces(min_frames=2)
+    rule.update(["a"])
+    rule.reset()
+    assert rule.update(["a"]) == []  # its first frame was forgotten
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [({"min_frames": 0}, "min_frames must be >= 1, got 0"),
+                                                ({"max_missed": -1}, "max_missed must be >= 0, got -1")])
+def test_invalid_tracked_rules_are_rejected(kwargs: dict, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        TrackedFaces(**kwargs)

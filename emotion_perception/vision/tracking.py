@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import secrets
+import string
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,6 +15,23 @@ import numpy as np
 from emotion_perception.vision.detection import Detection
 
 Box = tuple[float, float, float, float]
+
+#: Characters of a face id after its first, which is a letter (a ROS name token may not start with a digit).
+ID_CHARACTERS = string.ascii_lowercase + string.digits
+#: Length of a face id: 26 x 36**4 (about 44 million) ids, like ``hri_face_detect``'s five letters.
+ID_LENGTH = 5
+#: Ids a tracker remembers having issued, so that it never issues one of them again.
+ISSUED_MEMORY = 100_000
+
+
+def new_face_id() -> str:
+    """A random face id (``k3x9q``): short, valid as a ROS topic-name token, unrelated to any earlier process.
+
+    Random rather than counted, so that a restarted process or a second camera does not issue the ids again
+    (a consumer that keeps a face per id would merge two people otherwise).
+    """
+    return secrets.choice(string.ascii_lowercase) + "".join(
+        secrets.choice(ID_CHARACTERS) for _ in range(ID_LENGTH - 1))
 
 
 def iou(a: Box, b: Box) -> float:
@@ -62,8 +82,9 @@ class FaceTracker:
 
     A detection joins the track it overlaps most (IoU >= ``iou_threshold``), or failing that the
     nearest track whose centre is within ``max_centre_distance`` of its size; otherwise it
-    starts a new track with a fresh id (``face_1``, ``face_2``, ... never reused). A track not
-    matched for more than ``max_missed`` consecutive updates is dropped.
+    starts a new track with a fresh random id (:func:`new_face_id`; never one this tracker issued
+    among its last :data:`ISSUED_MEMORY`). A track not matched for more than ``max_missed``
+    consecutive updates is dropped.
     """
 
     def __init__(
@@ -71,7 +92,6 @@ class FaceTracker:
         iou_threshold: float = 0.3,
         max_centre_distance: float = 0.5,
         max_missed: int = 5,
-        id_prefix: str = "face_",
     ) -> None:
         if not 0.0 < iou_threshold <= 1.0:
             raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
@@ -82,9 +102,8 @@ class FaceTracker:
         self.iou_threshold = iou_threshold
         self.max_centre_distance = max_centre_distance
         self.max_missed = max_missed
-        self.id_prefix = id_prefix
         self._tracks: list[Track] = []
-        self._next_id = 1
+        self._issued: OrderedDict[str, None] = OrderedDict()
 
     @property
     def tracks(self) -> list[Track]:
@@ -101,7 +120,7 @@ class FaceTracker:
             track.stale += 1
 
     def reset(self) -> None:
-        """Forget every track (ids keep counting up)."""
+        """Forget every track (their ids are not issued again)."""
         self._tracks.clear()
 
     def update(self, detections: Sequence[Detection]) -> list[Track]:
@@ -129,8 +148,59 @@ class FaceTracker:
         self._tracks = [t for t in self._tracks if t.missed <= self.max_missed]
         for di, det in enumerate(detections):
             if assigned[di] is None:
-                track = Track(face_id=f"{self.id_prefix}{self._next_id}", detection=det)
-                self._next_id += 1
+                track = Track(face_id=self._new_id(), detection=det)
                 self._tracks.append(track)
                 assigned[di] = track
         return [t for t in assigned if t is not None]
+
+    def _new_id(self) -> str:
+        face_id = new_face_id()
+        while face_id in self._issued:
+            face_id = new_face_id()
+        self._issued[face_id] = None
+        if len(self._issued) > ISSUED_MEMORY:
+            self._issued.popitem(last=False)
+        return face_id
+
+
+class TrackedFaces:
+    """Which face ids a REP-155 ``tracked`` list names, with ``hri_face_detect``'s hysteresis (no ROS).
+
+    An id is listed once it was present in ``min_frames`` consecutive frames, and stays listed through up
+    to ``max_missed`` consecutive frames without it (a detector that misses a face once does not make it
+    leave and come back); then it is dropped, and must be present ``min_frames`` frames again.
+    """
+
+    def __init__(self, min_frames: int = 3, max_missed: int = 4) -> None:
+        if min_frames < 1:
+            raise ValueError(f"min_frames must be >= 1, got {min_frames}")
+        if max_missed < 0:
+            raise ValueError(f"max_missed must be >= 0, got {max_missed}")
+        self.min_frames = min_frames
+        self.max_missed = max_missed
+        self._seen: dict[str, int] = {}  # consecutive frames present, per id not listed yet
+        self._listed: dict[str, int] = {}  # consecutive frames missed, per listed id (insertion order kept)
+
+    @property
+    def listed(self) -> list[str]:
+        """The ids listed after the last :meth:`update`, oldest first."""
+        return list(self._listed)
+
+    def update(self, present: Sequence[str]) -> list[str]:
+        """Count one frame in which the ids ``present`` were seen; returns the ids listed now."""
+        here = set(present)
+        self._seen = {i: self._seen.get(i, 0) + 1 for i in present if i not in self._listed}
+        for face_id, count in list(self._seen.items()):
+            if count >= self.min_frames:
+                self._listed[face_id] = 0
+                del self._seen[face_id]
+        for face_id in list(self._listed):
+            self._listed[face_id] = 0 if face_id in here else self._listed[face_id] + 1
+            if self._listed[face_id] > self.max_missed:
+                del self._listed[face_id]
+        return self.listed
+
+    def reset(self) -> None:
+        """Forget every id: each must be present ``min_frames`` frames again to be listed."""
+        self._seen.clear()
+        self._listed.clear()
