@@ -64,7 +64,7 @@ case "$distro" in
 esac
 tool_packages=(rosidl_runtime_py composition_interfaces launch launch_xml launch_yaml launch_testing launch_pytest
   launch_ros launch_testing_ros ros2cli ros2pkg ros2run ros2launch ros2topic ros2node ros2service ros2param
-  ros2interface hri_msgs)
+  ros2interface ros2lifecycle hri_msgs)
 archive_paths=("${archives[@]/#/$vendor_dir/}")
 archive_paths=("${archive_paths[@]/%/.tar.gz}" "$vendor_dir/launch_testing-pytest9-hooks.patch")
 system_ros2=$(command -v ros2 || true)
