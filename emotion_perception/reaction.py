@@ -38,6 +38,9 @@ class FaceReaction:
 
     ``box`` is ``(x, y, width, height)`` in pixels of the source frame; ``probabilities`` are
     calibrated and ordered as :data:`CLASS_NAMES`; ``valence_score`` is ``p_pos - p_neg``.
+    ``landmarks`` are the detector's five ``(x, y)`` points in pixels of the source frame (right eye,
+    left eye, nose tip, right and left mouth corners: :class:`~emotion_perception.vision.detection.Detection`'s),
+    empty when the face was not found by a detector.
     """
 
     box: tuple[int, int, int, int]
@@ -47,6 +50,7 @@ class FaceReaction:
     valence_score: float
     detection_confidence: float
     face_id: str = ""
+    landmarks: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def from_probabilities(
@@ -56,6 +60,7 @@ class FaceReaction:
         detection_confidence: float,
         face_id: str = "",
         min_confidence: float = 0.0,
+        landmarks: tuple[tuple[float, float], ...] = (),
     ) -> FaceReaction:
         """Build a reaction from class probabilities; below ``min_confidence`` the valence is NEUTRAL.
 
@@ -75,4 +80,5 @@ class FaceReaction:
             valence_score=probs[Valence.POSITIVE.index] - probs[Valence.NEGATIVE.index],
             detection_confidence=float(detection_confidence),
             face_id=face_id,
+            landmarks=tuple((float(x), float(y)) for x, y in landmarks),
         )

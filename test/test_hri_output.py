@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -30,7 +32,8 @@ from emotion_perception.ros.perception_node import PerceptionNode
 try:
     from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
 
-    from emotion_perception.ros.hri_output import HriFaceOutput
+    from emotion_perception.ros.hri_output import FACE_IMAGE_SIZE, HriFaceOutput
+    from emotion_perception.vision.preprocessing import letterbox
 except ModuleNotFoundError as missing:
     if missing.name != "hri_msgs":
         raise
@@ -41,6 +44,8 @@ pytestmark = [pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)] + ([pytest.mark.skip(
 
 DATA = Path(__file__).parent / "data"
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+#: A face id: a ROS name token of five lowercase letters or digits, a letter first.
+FACE_ID = re.compile(r"[a-z][a-z0-9]{4}")
 EXPECTED_EXPRESSION = {EmotionReaction.POSITIVE: "happy", EmotionReaction.NEUTRAL: "neutral",
                        EmotionReaction.NEGATIVE: "sad"}
 
@@ -123,7 +128,7 @@ def stream_until(consumer: HriConsumer, frame: np.ndarray, done: object, first_s
 def test_a_rep155_consumer_gets_each_faces_roi_expression_and_crop_matching_our_reaction(
     ros_context: object, executor: Executor
 ) -> None:
-    start_node(ros_context, executor, hri_cropped=True, hri_face_timeout=1.0)
+    start_node(ros_context, executor, hri_face_timeout=1.0)
     consumer = HriConsumer(ros_context, executor, cropped=True)
     frame = load("pexels_five_faces.jpg")
     height, width = frame.shape[:2]
@@ -141,7 +146,7 @@ def test_a_rep155_consumer_gets_each_faces_roi_expression_and_crop_matching_our_
         return len(results) == 5
 
     stream_until(consumer, frame, all_faces_matched, first_sec=1000)
-    assert sorted(results) == [f"face_{n}" for n in range(1, 6)]
+    assert len(results) == 5 and all(FACE_ID.fullmatch(i) for i in results), sorted(results)
     for face_id, found in results.items():
         reaction, roi, expression, cropped = found["reaction"], found["roi"], found["expression"], found["cropped"]
         assert expression.valence == pytest.approx(reaction.valence_score, abs=1e-6)
@@ -154,10 +159,14 @@ def test_a_rep155_consumer_gets_each_faces_roi_expression_and_crop_matching_our_
             (box.x_offset + box.width, box.y_offset + box.height), abs=0.01)
         assert 0.0 <= roi.xmin < roi.xmax <= 1.0 and 0.0 <= roi.ymin < roi.ymax <= 1.0
         assert roi.c == pytest.approx(reaction.detection_confidence, abs=1e-6)
-        assert (cropped.width, cropped.height, cropped.encoding) == (box.width, box.height, "bgr8")
-        crop = np.frombuffer(cropped.data, np.uint8).reshape(box.height, box.width, 3)
+        # The face box letterboxed into 128 x 128: a box taller than wide leaves black bars left and right.
+        assert (cropped.width, cropped.height, cropped.encoding) == (FACE_IMAGE_SIZE, FACE_IMAGE_SIZE, "bgr8")
+        crop = np.frombuffer(cropped.data, np.uint8).reshape(FACE_IMAGE_SIZE, FACE_IMAGE_SIZE, 3)
         expected = frame[box.y_offset:box.y_offset + box.height, box.x_offset:box.x_offset + box.width]
-        assert np.array_equal(crop, expected), face_id
+        assert np.array_equal(crop, letterbox(expected, FACE_IMAGE_SIZE)), face_id
+        bar = (FACE_IMAGE_SIZE - round(FACE_IMAGE_SIZE * box.width / box.height)) // 2
+        assert box.height > box.width and bar > 0 and not crop[:, :bar].any() and not crop[:, -bar:].any()
+        assert crop[:, bar:-bar].mean() > 20  # the face itself
         assert roi.header.frame_id == expression.header.frame_id == "cam"
 
     # Nobody in view: tracked goes on, empty; each face's topics disappear once the timeout has passed.
@@ -166,21 +175,28 @@ def test_a_rep155_consumer_gets_each_faces_roi_expression_and_crop_matching_our_
     def empty_and_gone(stamps: list[Time]) -> bool:
         with consumer.lock:
             last = consumer.tracked[-1] if consumer.tracked else None
-        publishers = consumer.node.count_publishers("/humans/faces/face_1/expression")
+        publishers = sum(consumer.node.count_publishers(f"/humans/faces/{i}/expression") for i in results)
         return last is not None and last.ids == [] and last.header.stamp in stamps and publishers == 0
 
     stream_until(consumer, empty, empty_and_gone, first_sec=2000)
     assert consumer.node.count_publishers("/humans/faces/tracked") == 1
 
 
-def test_cropped_is_off_by_default(ros_context: object, executor: Executor) -> None:
-    node = start_node(ros_context, executor)
+def test_no_face_image_topic_when_face_images_are_forbidden(ros_context: object, executor: Executor) -> None:
+    node = start_node(ros_context, executor, hri_face_images=False)
     consumer = HriConsumer(ros_context, executor, cropped=False)
-    stream_until(consumer, load("pexels_happy_330.jpg"), lambda stamps: any(
-        consumer.matched("face_1", s) for s in stamps), first_sec=3000)
+
+    def face_matched(stamps: list[Time]) -> bool:
+        with consumer.lock:
+            ids = {i for msg in consumer.tracked for i in msg.ids}
+        return any(consumer.matched(i, s) for i in ids for s in stamps)
+
+    stream_until(consumer, load("pexels_happy_330.jpg"), face_matched, first_sec=3000)
+    (face_id,) = node._hri.face_ids
     topics = {name for name, _ in node.get_publisher_names_and_types_by_node("perception_node", "/")}
-    assert {"/humans/faces/face_1/roi", "/humans/faces/face_1/expression"} <= topics
-    assert not any(t.endswith("/cropped") for t in topics)
+    assert {f"/humans/faces/{face_id}/{t}" for t in ("roi", "expression", "landmarks")} <= topics
+    assert not any(t.endswith(("/cropped", "/aligned")) for t in topics)
+    assert node._hri.images_made == {}
 
 
 def reaction(face_id: str, x: int) -> FaceReaction:
@@ -195,23 +211,24 @@ def test_many_faces_coming_and_going_leave_no_publisher_behind(
     node.create_timer(0.001, lambda: ticks.append(1))
     executor.add_node(node)  # spinning meanwhile, as in the node: publishers come and go under the executor
     baseline = len(list(node.publishers))
-    output = HriFaceOutput(node, face_timeout=2.0, publish_cropped=True)
+    output = HriFaceOutput(node, face_timeout=2.0)
     frame = np.zeros((120, 640, 3), np.uint8)
     header = Header(frame_id="cam")
+    start = time.monotonic()  # the output's own timer expires faces by this clock too: keep ahead of it
     peak = 0
     # 300 faces 0.1 s apart: a new one every 0.5 s, each in view for 1.5 s (3 at a time), then gone.
     for step in range(1500):
         faces = [reaction(f"face_{n}", (n % 10) * 50) for n in range(max(0, step // 5 - 3), step // 5 + 1)
                  if n * 5 <= step < n * 5 + 15]
-        output.publish(faces, header, frame, step * 0.1)
+        output.publish(faces, header, frame, start + step * 0.1)
         peak = max(peak, len(output.face_ids))
     # The executor outlived the publishers' comings and goings (an rclpy QoS-event handler once killed it).
     seen = len(ticks)
     assert wait_for(lambda: len(ticks) > seen + 20, timeout=5.0), "the executor stopped"
     # In view (3) plus those that left less than face_timeout ago (2.0 s / 0.5 s = 4): never more.
     assert peak == 7
-    assert len(list(node.publishers)) == baseline + 1 + 3 * len(output.face_ids)
-    assert output.expire(1500 * 0.1 + 2.5) != []
+    assert len(list(node.publishers)) == baseline + 1 + 5 * len(output.face_ids)
+    assert output.expire(start + 1500 * 0.1 + 2.5) != []
     assert output.face_ids == []
     assert len(list(node.publishers)) == baseline + 1  # only humans/faces/tracked
     output.destroy()

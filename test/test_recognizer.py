@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 
@@ -56,7 +57,12 @@ def test_run_reports_the_valence_of_clearly_sad_and_happy_faces(
     x, y, w, h = reaction.box
     assert 300 < x + w / 2 < 520 and 120 < y + h / 2 < 260 and 170 < w < 260
     assert reaction.detection_confidence > 0.8
-    assert reaction.face_id.startswith("face_")
+    assert re.fullmatch(r"[a-z][a-z0-9]{4}", reaction.face_id), reaction.face_id
+    # The detector's five points (eyes, nose, mouth corners) inside the face box, the eyes above the mouth.
+    assert len(reaction.landmarks) == 5
+    assert all(x <= px <= x + w and y <= py <= y + h for px, py in reaction.landmarks)
+    (rx, ry), (lx, ly), _, (mrx, mry), (mlx, mly) = reaction.landmarks
+    assert rx < lx and mrx < mlx and max(ry, ly) < min(mry, mly)
 
 
 def test_run_finds_nobody_on_a_bare_wall(recognizer: EmotionRecognizer) -> None:
@@ -84,7 +90,6 @@ def test_face_ids_are_stable_over_a_sequence_and_new_after_an_absence(recognizer
         assert recognizer.run(load("pexels_no_face.jpg")) == []
     (again,) = recognizer.run(load("pexels_happy_330.jpg"))
     assert again.face_id != ids[0]
-    assert int(again.face_id.removeprefix("face_")) > int(ids[0].removeprefix("face_"))
 
 
 def test_smoothing_carries_the_past_into_a_changed_face(recognizer: EmotionRecognizer) -> None:

@@ -160,6 +160,20 @@ def face_crop(image: np.ndarray, box: Box, spec: InputSpec, roll: float = 0.0) -
     return _resize(square, spec.size)
 
 
+def letterbox(image: np.ndarray, size: int) -> np.ndarray:
+    """``image`` scaled to fit a ``size`` x ``size`` square, aspect kept, centred on black (the same channels)."""
+    height, width = image.shape[:2]
+    if height == 0 or width == 0:
+        raise ValueError(f"empty image of shape {image.shape}")
+    scale = size / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    scaled = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((size, size, *image.shape[2:]), image.dtype)
+    x0, y0 = (size - new_w) // 2, (size - new_h) // 2
+    out[y0:y0 + new_h, x0:x0 + new_w] = scaled.reshape(new_h, new_w, *image.shape[2:])
+    return out
+
+
 def normalise(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
     """uint8 crops ``(N, H, W)`` or ``(N, H, W, 3)`` → float32 ``(N, C, H, W)`` normalised tensors."""
     data = crops.astype(np.float32) * np.float32(1.0 / 255.0)

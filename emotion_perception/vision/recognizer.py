@@ -192,6 +192,7 @@ class EmotionRecognizer:
         ]
         end = time.perf_counter()
         self.times = StageTimes(1e3 * (middle - start), 1e3 * (end - middle), detected)
+                landmarks=track.detection.landmarks,
         return reactions
 
     def _due(self, tracks: list[Track], detected: bool) -> list[Track]:
