@@ -24,7 +24,7 @@ VENV := $(ROOT)/.venv$(if $(filter jazzy,$(ROS_DISTRO)),-jazzy)
 RUN := source $(VENV)/activate-ros &&
 ARGS ?=
 
-.PHONY: help setup test lint demo shell train evaluate benchmark reliability mutation clean
+.PHONY: help setup test lint demo docs shell train evaluate benchmark reliability mutation clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ lint: setup  ## ruff only
 
 demo: setup  ## the whole loop on a real-face clip: reactions, verdicts, annotated video, plot
 	@$(RUN) python -m emotion_perception.tools.demo $(ARGS)
+
+docs: setup  ## the documentation site -> out/docs/html (warnings are errors; internal links checked)
+	@$(RUN) python -m sphinx -W --keep-going -q -b html -d out/docs/doctrees docs out/docs/html
+	@$(RUN) python docs/check_links.py out/docs/html
 
 shell: setup  ## a shell with the venv, ROS 2 and this workspace sourced
 	@$(RUN) exec bash --rcfile <(echo 'source ~/.bashrc 2>/dev/null; source $(VENV)/activate-ros; PS1="(emotion_perception) $$PS1"') -i
