@@ -44,7 +44,8 @@ from emotion_perception.ros.image_conversion import (
     image_to_bgr8,
     numpy_to_image,
 )
-from emotion_perception.ros.messages import reaction_to_msg, reactions_to_array
+from emotion_perception.ros.malloc_tuning import keep_freed_buffers
+from emotion_perception.ros.messages import reaction_to_msg
 from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
 from emotion_perception.vision.detection import DetectorLoadError
@@ -70,7 +71,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "model_path": ("", "valence model file; empty = the shipped model", None, True),
     "detector_model_path": ("", "YuNet ONNX file; empty = the shipped detector", None, True),
     "compressed_input": (False, "subscribe sensor_msgs/CompressedImage on image/compressed", None, True),
-    "threads": (2, "CPU threads for OpenCV and onnxruntime", (1, 16), True),
+    "threads": (2, "onnxruntime threads of the detector and the classifier (idle ones sleep)", (1, 16), True),
+    "opencv_threads": (1, "OpenCV threads (process-wide); its per-frame work here is too small to share", (1, 16),
+                       True),
     "precision": ("auto", "classifier: auto (the model's int8 export when it has one), int8 or fp32", None, True),
     "detection_size": (320, "longest side (px) of the frame copy the detector sees; 0 = full size",
                        (0, RANGE["detection_size"][1]), False),
@@ -127,8 +130,9 @@ class PerceptionNode(Node):
         config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
         self.recognizer = EmotionRecognizer(
             params["model_path"] or None, params["detector_model_path"] or None, config=config,
-            threads=params["threads"], precision=params["precision"],
+            threads=params["threads"], precision=params["precision"], opencv_threads=params["opencv_threads"],
         )
+        keep_freed_buffers()  # each frame's buffers reuse freed heap instead of fresh pages the kernel faults in
         self._max_pixels = params["max_image_pixels"]
         self._debug_period = _period(params["debug_image_rate"])
         self._last_debug = -math.inf
@@ -164,7 +168,7 @@ class PerceptionNode(Node):
         self.add_post_set_parameters_callback(self._apply)
         steady = Clock(clock_type=ClockType.STEADY_TIME)  # diagnostics tick in wall time, also under sim time
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics, clock=steady)
-        self._window_start = time.monotonic()
+        self._window_start, self._window_cpu = time.monotonic(), time.process_time()
         self._worker = threading.Thread(target=self._work, name="perception_worker", daemon=True)
         self._worker.start()
         self.get_logger().info(
@@ -244,9 +248,10 @@ class PerceptionNode(Node):
             return
         with self._recognizer_lock:
             reactions = self.recognizer.run(frame)
-        for reaction in reactions:
-            self._reaction_pub.publish(reaction_to_msg(reaction, msg.header))
-        self._array_pub.publish(reactions_to_array(reactions, msg.header))
+        messages = [reaction_to_msg(reaction, msg.header) for reaction in reactions]
+        for message in messages:
+            self._reaction_pub.publish(message)
+        self._array_pub.publish(EmotionReactionArray(header=msg.header, reactions=messages))
         if self._hri is not None:
             self._hri.publish(reactions, msg.header, frame, time.monotonic())
         if self._debug_pub.get_subscription_count() > 0 and received - self._last_debug >= self._debug_period:
@@ -297,8 +302,9 @@ class PerceptionNode(Node):
             window, self._window = self._window, Counter()
             latencies, self._latencies = np.asarray(self._latencies), []
             totals, problem = dict(self._totals), self._last_problem
-            now = time.monotonic()
+            now, cpu = time.monotonic(), time.process_time()
             elapsed, self._window_start = max(now - self._window_start, 1e-3), now
+            cpu_seconds, self._window_cpu = cpu - self._window_cpu, cpu
         matched = self._image_sub.get_publisher_count()
         bad = window["drop_conversion"] + window["drop_too_large"] + window["drop_too_small"]
         if window["drop_processing"]:
@@ -318,6 +324,8 @@ class PerceptionNode(Node):
             "latency_p50_ms": p50,
             "latency_p95_ms": p95,
             "faces_per_frame": window["faces"] / max(window["processed"], 1),
+            # This whole process (all its threads, and any other node composed into it), 100 = one core busy.
+            "process_cpu_percent": 100.0 * cpu_seconds / elapsed,
             "frames_received": totals.get("received", 0),  # since start: each is processed or in a drops_ count
             "image_publishers_matched": matched,
             **{f"drops_{r}": totals.get(r, 0) for r in DROP_REASONS},

@@ -109,9 +109,11 @@ class EmotionRecognizer:
 
     ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet with
     any :class:`FaceDetector`; ``classifier`` shares an already loaded ``ValenceClassifier``. ``threads``
-    is the CPU thread count for OpenCV (process-wide), the detector and the classifier; ``precision`` is the
-    classifier's (``auto``: the int8 export when the model has one). Not thread-safe: call it
-    from one thread at a time.
+    is the onnxruntime intra-op thread count of the detector and the classifier (their pools sleep between
+    jobs); ``opencv_threads`` is OpenCV's (process-wide: ``cv2.setNumThreads``), 1 by default because what
+    OpenCV does here per frame (a resize, the face crops) gains nothing from a pool whose threads spin after
+    each job. ``precision`` is the classifier's (``auto``: the int8 export when the model has one). Not
+    thread-safe: call it from one thread at a time.
     """
 
     def __init__(
@@ -123,9 +125,12 @@ class EmotionRecognizer:
         threads: int = 2,
         classifier: ValenceClassifier | None = None,
         precision: str = "auto",
+        opencv_threads: int = 1,
     ) -> None:
+        if opencv_threads < 1:
+            raise ValueError(f"opencv_threads must be >= 1, got {opencv_threads}")
         self.config = config or RecognizerConfig()
-        cv2.setNumThreads(threads)
+        cv2.setNumThreads(opencv_threads)
         self.classifier = classifier or ValenceClassifier(model_path, threads=threads, precision=precision)
         self.detector = detector or YuNetDetector(
             detector_path,
@@ -187,12 +192,12 @@ class EmotionRecognizer:
                 detection_confidence=track.detection.score,
                 face_id=track.face_id,
                 min_confidence=cfg.min_confidence,
+                landmarks=track.detection.landmarks,
             )
             for track in tracks
         ]
         end = time.perf_counter()
         self.times = StageTimes(1e3 * (middle - start), 1e3 * (end - middle), detected)
-                landmarks=track.detection.landmarks,
         return reactions
 
     def _due(self, tracks: list[Track], detected: bool) -> list[Track]:
