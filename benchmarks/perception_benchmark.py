@@ -1,22 +1,23 @@
 # Copyright 2026 The emotion_perception Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Perception speed figures: per-stage times, fps, compute time and RSS; the fer package as a peer; cross-process.
+"""Perception speed figures: compute per frame (fps, stages, RSS), the fer package as a peer, and CPU per camera.
 
 Usage (``make benchmark`` runs it with the defaults):
 
-    python benchmarks/perception_benchmark.py [--frames 300] [--threads 1 2] [--seconds 10] [--skip-fer]
+    python benchmarks/perception_benchmark.py [--frames 300] [--threads 1 2] [--seconds 15] [--skip-fer]
 
-Scenes are real ("Video by Wolfgang Langer, Pexels"), 640x480 bgr8:
+Scenes are real 640x480 bgr8 frames (:mod:`benchmarks.scenes`: the clip, five people moving, the static fixtures).
 
-- ``clip``: consecutive frames of the packaged clip (media/), one face moving and changing expression;
-- ``5_people``: five real faces from the same clip, each playing its own part of the clip while it drifts
-  across a dark frame (consecutive frames, so the tracker sees real motion);
-- ``static_1_face`` / ``static_5_faces``: the test fixtures repeated, the best case for reusing tracked boxes.
+Two kinds of figure, in ``out/benchmark_perception.json``:
 
-In-process figures (``pipeline``) are compute times per frame: conversion, recognizer and publishing to a
-subscriber of this process, no transport between processes. ``cross_process`` measures what a planner
-sees: frame stamp → ``/human/reactions`` array received in another process. Writes
-``out/benchmark_perception.json``. Not a test: the figures depend on the machine and its load.
+- ``pipeline``: **compute** per frame, in this process: conversion, recognizer and publishing to a subscriber of
+  this process, frames back to back, no transport between processes (fps, p50 / p95, mean ms per stage);
+- ``cpu_per_camera``: what a camera **costs the robot**: ``perception_node`` in its own process fed a 15 or 30 Hz
+  camera of 1 or 5 faces from another process over DDS (SHM profile), its whole process's CPU (user + system
+  from ``/proc``, % of one core), frames answered and latency stamp → array in a third process, with the node's
+  defaults and with ``threads: 1`` (:mod:`benchmarks.node_cpu`).
+
+Not a test: the figures depend on the machine and its load (the JSON notes the load average).
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,93 +40,30 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 90 + 10))
 use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed Fast DDS reads
+sys.path.insert(0, str(ROOT))  # `make benchmark` runs this file as a script: its sibling modules are benchmarks.*
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import rclpy  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
+from benchmarks import node_cpu  # noqa: E402
+from benchmarks.scenes import MOVING, scenes  # noqa: E402
 from emotion_msgs.msg import EmotionReaction, EmotionReactionArray  # noqa: E402
 from emotion_perception.ros.image_conversion import image_to_bgr8, numpy_to_image  # noqa: E402
-from emotion_perception.ros.messages import reaction_to_msg, reactions_to_array  # noqa: E402
+from emotion_perception.ros.messages import reaction_to_msg  # noqa: E402
 from emotion_perception.ros.perception_node import CONFIG_KEYS, PARAMETERS  # noqa: E402
 from emotion_perception.ros.spin_thread import SpinThread  # noqa: E402
-from emotion_perception.tools.video_source import default_clip_path  # noqa: E402
 from emotion_perception.vision.classifier import PRECISIONS, ValenceClassifier  # noqa: E402
 from emotion_perception.vision.recognizer import EmotionRecognizer, RecognizerConfig  # noqa: E402
 
-DATA = ROOT / "test" / "data"
-ONE_FACE = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
-FIVE_FACES = "pexels_five_faces.jpg"
-CLIP_FRAMES = 472
-#: (x, y, w, h) of the head in the clip's 640x360 frames (YuNet's boxes stay inside it), and its size as a "person".
-HEAD = (280, 0, 330, 360)
-PERSON_SIZE = (120, 131)
-PERSON_OFFSET = 90  #: frames between the parts of the clip two neighbouring "persons" show
 FER_PYTHON = ROOT / ".venv-fer" / "bin" / "python"
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 TARGETS = {"fps_1_face": 100.0, "p95_ms_1_face": 12.0, "fps_5_faces": 60.0, "rss_mb": 600.0, "fer_ratio": 6.0,
-           "cross_answer_rate_30hz": 0.9, "cross_p95_ms_30hz": 40.0}
-
-
-def letterbox(frame: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.ndarray:
-    """``frame`` scaled to fit ``size`` and centred on black (the clip is 640x360)."""
-    scale = min(size[0] / frame.shape[1], size[1] / frame.shape[0])
-    resized = cv2.resize(frame, (round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
-    canvas = np.zeros((size[1], size[0], 3), np.uint8)
-    top, left = (size[1] - resized.shape[0]) // 2, (size[0] - resized.shape[1]) // 2
-    canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
-    return canvas
-
-
-def clip_frames(count: int) -> list[np.ndarray]:
-    """The first ``count`` frames of the packaged clip (472 frames at 24 fps; looped if more), letterboxed."""
-    capture = cv2.VideoCapture(str(default_clip_path()))
-    frames: list[np.ndarray] = []
-    try:
-        while len(frames) < count:
-            ok, frame = capture.read()
-            if not ok:
-                if not frames:
-                    raise RuntimeError(f"cannot read {default_clip_path()}")
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                continue
-            frames.append(frame)
-    finally:
-        capture.release()
-    return frames
-
-
-def five_people(count: int) -> list[np.ndarray]:
-    """Five real faces moving: each shows the clip from its own start frame, cut to the head and scaled to
-    ``PERSON_SIZE``, drifting about a dark 640x480 frame."""
-    source = clip_frames(min(count + 4 * PERSON_OFFSET, CLIP_FRAMES))
-    x0, y0, w0, h0 = HEAD
-    heads = [cv2.resize(frame[y0 : y0 + h0, x0 : x0 + w0], PERSON_SIZE, interpolation=cv2.INTER_AREA)
-             for frame in source]
-    w, h = PERSON_SIZE
-    frames = []
-    for i in range(count):
-        canvas = np.full((480, 640, 3), 20, np.uint8)
-        for person in range(5):
-            x = round(15 + person * 122 + 10 * np.sin(0.05 * i + person))  # left edge 5..513 of 640
-            y = round(170 + 100 * np.sin(0.03 * i + 1.7 * person))
-            canvas[y : y + h, x : x + w] = heads[(i + person * PERSON_OFFSET) % len(heads)]
-        frames.append(canvas)
-    return frames
-
-
-def scenes(count: int) -> dict[str, Callable[[], list[np.ndarray]]]:
-    """Every scene's 640x480 frames (``count`` of each video scene), made when called (they take memory)."""
-    return {
-        "clip": lambda: [letterbox(frame) for frame in clip_frames(count)],
-        "5_people": lambda: five_people(count),
-        "static_1_face": lambda: [letterbox(cv2.imread(str(DATA / name))) for name in ONE_FACE],
-        "static_5_faces": lambda: [letterbox(cv2.imread(str(DATA / FIVE_FACES)))],
-    }
+           **node_cpu.GOALS}
 
 
 def node_config() -> RecognizerConfig:
@@ -178,9 +114,10 @@ def pipeline(
         t1 = time.perf_counter()
         reactions = recognizer.run(frame)
         t2 = time.perf_counter()
-        for reaction in reactions:
-            reaction_pub.publish(reaction_to_msg(reaction, msg.header))
-        array_pub.publish(reactions_to_array(reactions, msg.header))
+        reaction_msgs = [reaction_to_msg(reaction, msg.header) for reaction in reactions]
+        for reaction_msg in reaction_msgs:
+            reaction_pub.publish(reaction_msg)
+        array_pub.publish(EmotionReactionArray(header=msg.header, reactions=reaction_msgs))
         t3 = time.perf_counter()
         faces += len(reactions)
         for key, value in (("convert", t1 - t0), ("detect", recognizer.times.detect_ms / 1e3),
@@ -236,112 +173,41 @@ def fer_peer(frames: dict[str, list[np.ndarray]], images_per_scene: int, threads
     return results
 
 
-# --- cross-process: camera publisher (subprocess) -> perception_node (subprocess) -> this process -------
-
-
-def publish_frames(rate: float, seconds: float, warmup: float) -> None:
-    """Subprocess mode: publish 640x480 bgr8 frames best effort at ``rate`` Hz, stamped with the wall clock."""
-    rclpy.init()
-    node = rclpy.create_node("benchmark_camera")
-    pub = node.create_publisher(Image, "/camera/image_raw", qos_profile_sensor_data)
-    messages = [numpy_to_image(letterbox(cv2.imread(str(DATA / name))), "bgr8") for name in ONE_FACE]
-    deadline = time.monotonic() + 30.0
-    while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    sent = {"warmup": 0, "camera": 0}
-    start = time.monotonic()
-    for phase, duration in (("warmup", warmup), ("camera", seconds)):
-        phase_start = time.monotonic()
-        i = 0
-        while time.monotonic() - phase_start < duration:
-            next_time = phase_start + i / rate
-            time.sleep(max(0.0, next_time - time.monotonic()))
-            msg = messages[i % len(messages)]
-            msg.header.frame_id = phase
-            msg.header.stamp = node.get_clock().now().to_msg()
-            pub.publish(msg)
-            sent[phase] += 1
-            i += 1
-    print(json.dumps({"sent": sent["camera"], "seconds": time.monotonic() - start}), flush=True)
-    node.destroy_node()
-    rclpy.shutdown()
-
-
-def cross_process(rate: float, seconds: float, node: rclpy.node.Node) -> dict:
-    """perception_node and a camera publisher in two processes; answers and latency seen from a third."""
-    received: list[tuple[float, float]] = []
-    lock = threading.Lock()
-
-    def on_array(msg: EmotionReactionArray) -> None:
-        now = time.time()
-        if msg.header.frame_id == "camera":
-            with lock:
-                received.append((msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9, now))
-
-    sub = node.create_subscription(EmotionReactionArray, "/human/reactions", on_array, RELIABLE_10)
-    perception = subprocess.Popen(
-        [sys.executable, "-m", "emotion_perception.ros.perception_node", "--ros-args",
-         "--params-file", str(ROOT / "config" / "emotion_perception.yaml"), "-r", "image:=/camera/image_raw"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        camera = subprocess.run(
-            [sys.executable, __file__, "--publisher", str(rate), str(seconds)],
-            cwd=ROOT, capture_output=True, text=True, timeout=seconds + 60, check=True,
-        )
-        time.sleep(0.5)
-        status = Path(f"/proc/{perception.pid}/status").read_text()
-        peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    finally:
-        perception.terminate()
-        perception.wait(timeout=10)
-        node.destroy_subscription(sub)
-    sent = json.loads(camera.stdout.strip().splitlines()[-1])["sent"]
-    with lock:
-        latencies = np.asarray([1e3 * (got - stamp) for stamp, got in received])
-    return {
-        "rate_hz": rate,
-        "frames_sent": sent,
-        "arrays_received": len(received),
-        "answer_rate": len({stamp for stamp, _ in received}) / max(sent, 1),
-        "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies.size else None,
-        "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies.size else None,
-        "node_peak_rss_mb": peak_kb / 1024,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300, help="frames timed per scene and thread count")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts to time")
-    parser.add_argument("--seconds", type=float, default=10.0, help="cross-process run per rate (s)")
-    parser.add_argument("--rates", type=float, nargs="+", default=[30.0, 60.0], help="cross-process camera rates (Hz)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds of each CPU-per-camera run")
+    parser.add_argument("--rates", type=float, nargs="+", default=[15.0, 30.0], help="CPU per camera: camera rates")
+    parser.add_argument("--cpu-threads", type=int, nargs="+", default=[0, 1],
+                        help="CPU per camera: the node's threads (0 = its default)")
+    parser.add_argument("--repeat", type=int, default=1, help="CPU per camera: runs of each (medians reported)")
     parser.add_argument("--fer-images", type=int, default=40, help="frames per scene for the fer peer")
     parser.add_argument("--skip-fer", action="store_true", help="do not run the fer peer")
-    parser.add_argument("--skip-cross", action="store_true", help="do not run the cross-process measurement")
+    parser.add_argument("--skip-cross", action="store_true", help="do not measure CPU per camera (cross-process)")
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=INT",
                         help="override node defaults for the 'defaults' run, e.g. --set classify_every=3")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="classifier precision (auto: the shipped int8 export)")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "benchmark_perception.json", help="JSON output")
-    parser.add_argument("--publisher", nargs=2, type=float, metavar=("RATE", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.publisher:
-        publish_frames(args.publisher[0], args.publisher[1], warmup=3.0)
-        return 0
 
     rclpy.init()
     node = rclpy.create_node("perception_benchmark")
+    planner = node_cpu.Planner()
     executor = SingleThreadedExecutor()
     executor.add_node(node)
+    executor.add_node(planner)
     spinner = SpinThread(executor)
     overrides = {name: type(getattr(node_config(), name))(value) for name, value in (s.split("=") for s in args.set)}
     configs = {"defaults": replace(node_config(), **overrides),
                "every_frame": replace(node_config(), detect_every=1, classify_every=1)}
     report: dict = {"machine": {"cpus": os.cpu_count(), "load_average_1min_at_start": os.getloadavg()[0]},
                     "configs": {k: vars(v) for k, v in configs.items()}, "pipeline": {}, "targets": TARGETS,
-                    "note": "pipeline figures are in-process compute time per frame (convert, recognizer, publish to "
-                            "a subscriber of this process); cross_process is frame stamp -> array received"}
+                    "note": "pipeline: compute per frame in this process (convert, recognizer, publish to a subscriber "
+                            "of this process), frames back to back; cpu_per_camera: perception_node in its own process "
+                            "fed a camera over DDS, its whole process's CPU (user + system from /proc, % of one core), "
+                            "frames answered and latency stamp -> array received in a third process"}
     classifiers = {threads: ValenceClassifier(threads=threads, precision=args.precision) for threads in args.threads}
     report["classifier_precision"] = classifiers[args.threads[0]].precision
     try:
@@ -358,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"ms/frame  mean ms: {stages}")
         report["rss_mb"], report["peak_rss_mb"] = rss_mb()
         print(f"RSS {report['rss_mb']:.0f} MB (peak {report['peak_rss_mb']:.0f} MB, with one scene's frames in memory;"
-              " the node's own: cross_process node_peak_rss_mb)")
+              " the node's own: cpu_per_camera rss_mb)")
         if not args.skip_fer:
             peer = fer_peer({scene: make() for scene, make in scenes(args.fer_images).items()}, args.fer_images,
                             max(args.threads))
@@ -374,15 +240,12 @@ def main(argv: list[str] | None = None) -> int:
                           f" faces/frame; ours every frame {every:.1f} fps = {every / fps:.1f}x, ours with the node's"
                           f" defaults {ours:.1f} fps = {ours / fps:.1f}x")
         if not args.skip_cross:
-            report["cross_process"] = {}
-            for rate in args.rates:
-                result = cross_process(rate, args.seconds, node)
-                report["cross_process"][f"{rate:g}hz"] = result
-                print(f"cross-process {rate:g} Hz: answered {result['answer_rate']:.1%} of {result['frames_sent']}"
-                      f" frames, p50 {result['latency_p50_ms']} ms, p95 {result['latency_p95_ms']} ms, "
-                      f"node peak RSS {result['node_peak_rss_mb']:.0f} MB")
+            report["cpu_per_camera"] = node_cpu.measure_all(planner, args.rates, sorted(MOVING),
+                                                            args.cpu_threads, args.seconds, args.repeat)
+            print(node_cpu.markdown_table(report["cpu_per_camera"]))
     finally:
         spinner.stop()
+        planner.destroy_node()
         node.destroy_node()
         rclpy.try_shutdown()
     report["machine"]["load_average_1min_at_end"] = os.getloadavg()[0]
