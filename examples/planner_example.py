@@ -124,8 +124,9 @@ class PlannerExample(Node):
             return  # another planner's action, or one no longer awaited
         self._awaited = None
         current.verdict, current.delta = msg.verdict, msg.delta
+        change = "no baseline" if math.isnan(msg.delta) else f"delta {msg.delta:+.2f}"  # judged on its level alone
         self.get_logger().info(f"verdict on {current.name!r}: {VERDICT_NAMES.get(msg.verdict, msg.verdict)}"
-                               f" (delta {msg.delta:+.2f}, {msg.n_response} reactions)")
+                               f" ({change}, {msg.n_response} reactions)")
         self._ask_for_stats()
 
     def _on_timeout(self) -> None:
