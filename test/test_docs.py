@@ -21,6 +21,7 @@ from types import ModuleType
 import pytest
 import yaml
 from helpers import ROOT
+from readme_lines import workspace_lines
 
 from emotion_msgs import msg, srv
 
@@ -115,3 +116,10 @@ def test_the_yaml_holds_exactly_the_declared_defaults(module_name: str, section:
     document = yaml.safe_load((ROOT / "config" / "emotion_perception.yaml").read_text())
     declared = {name: spec[0] for name, spec in importlib.import_module(module_name).PARAMETERS.items()}
     assert document[section]["ros__parameters"] == declared
+
+
+def test_the_install_page_shows_the_readme_workspace_lines() -> None:
+    """The README's workspace block is the one the workspace tests run; the install page must not drift from it."""
+    section = (ROOT / "docs" / "install.md").read_text().split("## In your ROS 2 workspace", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    assert [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()] == workspace_lines()
