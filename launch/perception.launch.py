@@ -6,10 +6,14 @@
     ros2 launch emotion_perception perception.launch.py use_video:=true           # the packaged clip
     ros2 launch emotion_perception perception.launch.py use_video:=true video_path:=/path/to/my.mp4
     ros2 launch emotion_perception perception.launch.py use_video:=true namespace:=robot1   # /robot1/human/...
+    ros2 launch emotion_perception perception.launch.py use_video:=true autostart:=false  # ros2 lifecycle set ...
 
 Parameters come from config/emotion_perception.yaml (one section per node); the arguments below
 override the few that depend on the robot. Run `ros2 launch ... --show-args` for the list. Every node runs
 in `namespace` (topics are relative: human/reaction, robot/action, ...), so robots can share one graph.
+perception_node is a lifecycle node: with autostart:=true (the default) it brings itself to active, in its
+own process (so a respawned one does too, and a bad model still ends it with status 1 for respawn to see),
+rather than through launch's ChangeState events, which launch would have to re-emit for every respawn.
 """
 
 from launch.action import Action
@@ -94,6 +98,11 @@ def generate_launch_description() -> LaunchDescription:
             description="restart perception, action feedback and dashboard 2 s after one exits (a node exits 1"
             " when its worker dies or it cannot start; Ctrl-C stops them for good)"),
         DeclareLaunchArgument(
+            "autostart", default_value="true", choices=["true", "false"],
+            description="perception_node (a lifecycle node) configures and activates itself at start, also after a"
+            " respawn, and exits 1 if its model is bad; false: it waits unconfigured for `ros2 lifecycle set"
+            " <namespace>/perception_node configure`, then `activate` (`deactivate` pauses it: no frame is processed)"),
+        DeclareLaunchArgument(
             "dashboard", default_value="false", choices=["true", "false"],
             description="start the live web dashboard on http://127.0.0.1:8080 (host, port, token: params_file)"),
     ]
@@ -119,6 +128,7 @@ def generate_launch_description() -> LaunchDescription:
             "compressed_input": ParameterValue(LaunchConfiguration("compressed"), value_type=bool),
             "model_path": LaunchConfiguration("model_path"),
             "hri_output": ParameterValue(LaunchConfiguration("hri"), value_type=bool),
+            "autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool),
             "use_sim_time": use_sim_time,
         }],
         remappings=[("image", image_topic), ("image/compressed", [image_topic, "/compressed"])],

@@ -118,6 +118,7 @@ class DashboardState:
         self._stats: tuple[int, dict] = (0, {"ok": False, "message": "waiting for the statistics service", "rows": []})
         self._statuses: dict[str, HealthReport] = {}
         self._last_reactions = -math.inf
+        self._perception_state: str | None = None
         self._newest_stamp = -math.inf
         self._frame: tuple[int, bytes] = (0, b"")
         self.dropped: Counter[str] = Counter()
@@ -183,6 +184,11 @@ class DashboardState:
                 self._statuses[report.name] = HealthReport(report.name, report.level, report.message,
                                                            dict(report.values), now)
 
+    def set_perception_state(self, label: str | None) -> None:
+        """perception_node's lifecycle state (``active``, ``inactive``, ...); None: unknown (nobody answers)."""
+        with self._lock:
+            self._perception_state = label
+
     def set_camera_frame(self, jpeg: bytes) -> None:
         """The newest annotated camera view (JPEG); replaces the previous one."""
         with self._lock:
@@ -230,7 +236,8 @@ class DashboardState:
             return update, self._seq
 
     def health(self) -> dict:
-        """Indicators (perception, camera, action feedback) and every status, with silence turned into STALE."""
+        """Indicators (perception, its lifecycle state once known, camera, action feedback) and every status,
+        with silence turned into STALE."""
         with self._lock:
             return self._health_locked()
 
@@ -255,11 +262,19 @@ class DashboardState:
             _indicator("action feedback", feedback is not None and feedback.level < 2,
                        "no diagnostics from action_feedback_node" if feedback is None else feedback.message),
         ]
+        if self._perception_state is not None:
+            indicators.insert(1, _lifecycle_indicator(self._perception_state))
         return {"indicators": indicators, "statuses": statuses}
 
 
 def _indicator(name: str, ok: bool, text: str) -> dict:
     return {"name": name, "ok": ok, "text": text}
+
+
+def _lifecycle_indicator(label: str) -> dict:
+    """Green only while active; inactive is the privacy pause (no frame processed), anything else is down."""
+    text = "inactive: paused, no frame is processed" if label == "inactive" else label
+    return _indicator("lifecycle", label == "active", text)
 
 
 def _camera_indicator(pipeline: HealthReport | None) -> dict:

@@ -5,7 +5,8 @@
 Subscribes ``human/reactions`` (valence per face and frame), ``robot/action``, ``human/action_feedback``,
 ``/diagnostics`` (the statuses of nodes in its own namespace: robots sharing a graph each see their own)
 and, only while a page wants the camera view, ``perception_node/debug_image``; calls
-``action_feedback_node/get_action_stats`` every ``stats_period`` s and after each verdict. Everything
+``action_feedback_node/get_action_stats`` every ``stats_period`` s and after each verdict, and
+``perception_node/get_state`` every second (its lifecycle state: active, or paused while inactive). Everything
 goes into :class:`~emotion_perception.dashboard.state.DashboardState`; the web server
 (:mod:`emotion_perception.dashboard`) runs on its own thread and pushes it to the pages.
 
@@ -23,6 +24,7 @@ import time
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.srv import GetState
 from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
@@ -74,6 +76,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
 REACTIONS_QOS = QoSProfile(depth=20, reliability=ReliabilityPolicy.BEST_EFFORT)  # never holds perception back
 EVENTS_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)  # actions, verdicts, diagnostics
 CAMERA_CHECK_S = 0.5  # s between checks whether a page wants the camera view
+LIFECYCLE_SERVICE = "perception_node/get_state"  # relative: the perception node of the dashboard's namespace
+LIFECYCLE_POLL_S = 1.0  # s between two questions for its lifecycle state
+LIFECYCLE_TIMEOUT_S = 3.0  # s after which an unanswered question counts as no answer (state unknown)
 #: For the camera subscription, which comes and goes with the pages: a multi-threaded executor that meets
 #: the QoS-event handler of a subscription destroyed meanwhile dies (ros2/rclpy#1206; reproduced here).
 NO_EVENT_HANDLERS = SubscriptionEventCallbacks(use_default_callbacks=False)
@@ -130,6 +135,7 @@ class DashboardNode(Node):
         self.camera_drops = 0
         self._stats_busy = False
         self._stats_again = False
+        self._state_asked: float | None = None  # monotonic s of the question in flight
 
         self.create_subscription(EmotionReactionArray, "human/reactions", self._on_reactions, REACTIONS_QOS)
         self.create_subscription(RobotAction, "robot/action", self._on_action, EVENTS_QOS)
@@ -138,6 +144,8 @@ class DashboardNode(Node):
         self._stats_client = self.create_client(GetActionStats, p["stats_service"])
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(p["stats_period"], self._request_stats, clock=steady)
+        self._state_client = self.create_client(GetState, LIFECYCLE_SERVICE)
+        self.create_timer(LIFECYCLE_POLL_S, self._request_lifecycle_state, clock=steady)
         if p["camera"]:
             self.create_timer(CAMERA_CHECK_S, self._follow_viewers, clock=steady)
         self.server.start()
@@ -197,6 +205,26 @@ class DashboardNode(Node):
             again = self._stats_again
         if again:
             self._request_stats()
+
+    def _request_lifecycle_state(self) -> None:
+        """Ask perception_node for its lifecycle state; unknown (not shown) while nobody serves or answers it."""
+        now = time.monotonic()
+        with self._lock:
+            if self._state_asked is not None and now - self._state_asked < LIFECYCLE_TIMEOUT_S:
+                return  # a question in flight
+            unanswered = self._state_asked is not None
+            ready = self._state_client.service_is_ready()
+            self._state_asked = now if ready else None
+        if unanswered or not ready:
+            self.state.set_perception_state(None)
+        if ready:
+            self._state_client.call_async(GetState.Request()).add_done_callback(self._on_lifecycle_state)
+
+    def _on_lifecycle_state(self, future) -> None:
+        response = future.result() if not future.cancelled() and future.exception() is None else None
+        with self._lock:
+            self._state_asked = None
+        self.state.set_perception_state(None if response is None else response.current_state.label)
 
     def _follow_viewers(self) -> None:
         """Subscribe to the camera view only while a page shows it (perception annotates only then)."""

@@ -15,6 +15,7 @@ process exits with status 1 (so launch's ``respawn`` can restart it).
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import threading
@@ -27,10 +28,11 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.subscription import Subscription
 from rclpy.task import Future
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
@@ -48,6 +50,7 @@ from emotion_perception.ros.malloc_tuning import keep_freed_buffers
 from emotion_perception.ros.messages import reaction_to_msg
 from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
+from emotion_perception.ros.qos import overridable_publisher
 from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
 from emotion_perception.vision.recognizer import (
@@ -68,6 +71,8 @@ except ModuleNotFoundError as _missing:  # hri_msgs is optional: only hri_output
 RANGE = CONFIG_RANGES
 #: name -> (default, description, (min, max) or None, read-only). Defaults mirror config/emotion_perception.yaml.
 PARAMETERS: dict[str, ParameterSpec] = {
+    "autostart": (True, "configure and activate at start (a bad model then ends the process with status 1);"
+                  " false: stay unconfigured until the lifecycle services are called", None, True),
     "model_path": ("", "valence model file; empty = the shipped model", None, True),
     "detector_model_path": ("", "YuNet ONNX file; empty = the shipped detector", None, True),
     "compressed_input": (False, "subscribe sensor_msgs/CompressedImage on image/compressed", None, True),
@@ -92,7 +97,13 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "debug_image_rate": (10.0, "Hz cap of ~/debug_image, drawn only while subscribed; 0 = every processed frame",
                          (0.0, 1000.0), False),
     "hri_output": (False, "also publish ROS4HRI (REP-155) humans/faces/... topics (needs hri_msgs)", None, True),
-    "hri_cropped": (False, "with hri_output: publish each face's image on humans/faces/<id>/cropped", None, True),
+    "hri_face_images": (True, "with hri_output: humans/faces/<id>/cropped and /aligned exist (made only while"
+                        " subscribed); false: no face image leaves the process", None, True),
+    "hri_min_frames": (3, "frames in a row a face must be in before humans/faces/tracked lists it", (1, 100), True),
+    "hri_max_missed": (4, "frames a listed face may be missing before humans/faces/tracked drops it", (0, 100), True),
+    "hri_camera_timeout": (1.0, "s without a frame after which humans/faces/tracked says []", (0.1, 60.0), True),
+    "hri_namespaced": (False, "humans/faces/... in the node's namespace instead of REP-155's /humans/faces/...",
+                       None, True),
     "hri_face_timeout": (2.0, "s after a face leaves before its humans/faces/<id>/* publishers go", (0.0, 60.0), True),
 }
 CONSTRAINTS = {"detection_size": "0 or in [{}, {}]".format(*RANGE["detection_size"]),
@@ -111,11 +122,16 @@ def _period(rate_hz: float) -> float:
     return 1.0 / rate_hz if rate_hz > 0 else 0.0
 
 
-class PerceptionNode(Node):
-    """The perception pipeline as a composable node (``**kwargs`` go to ``rclpy.node.Node``).
+class PerceptionNode(LifecycleNode):
+    """The perception pipeline as a composable lifecycle node (``**kwargs`` go to ``rclpy.lifecycle.LifecycleNode``).
 
-    Raises ``ModelLoadError`` / ``DetectorLoadError`` for a missing or corrupt model and
-    ``ValueError`` / ``InvalidParameterValueException`` for an invalid parameter.
+    ``configure`` loads and checks the models and makes the publishers; ``activate`` subscribes to the camera
+    and starts the worker thread; ``deactivate`` is the privacy pause: unsubscribed, the worker ended, the
+    publishers disabled, no frame processed, kept or published (diagnostics say "paused"); ``cleanup`` and
+    ``shutdown`` release the models and publishers. With ``autostart`` (the default) the constructor goes to
+    active and raises ``ModelLoadError`` / ``DetectorLoadError`` for a missing or corrupt model and
+    ``ValueError`` / ``InvalidParameterValueException`` for an invalid parameter; without, a failed
+    ``configure`` logs the reason and leaves the node unconfigured.
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -126,55 +142,155 @@ class PerceptionNode(Node):
         for name, (default, *_) in PARAMETERS.items():
             descriptor = parameter_descriptor(name, PARAMETERS[name], CONSTRAINTS.get(name, ""))
             self.declare_parameter(name, default, descriptor)
-        params = {name: self.get_parameter(name).value for name in PARAMETERS}
-        config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
-        self.recognizer = EmotionRecognizer(
-            params["model_path"] or None, params["detector_model_path"] or None, config=config,
-            threads=params["threads"], precision=params["precision"], opencv_threads=params["opencv_threads"],
-        )
-        keep_freed_buffers()  # each frame's buffers reuse freed heap instead of fresh pages the kernel faults in
-        self._max_pixels = params["max_image_pixels"]
-        self._debug_period = _period(params["debug_image_rate"])
-        self._last_debug = -math.inf
-        self._lock = threading.Condition()  # guards the pending frame and the counters
+        self._lock = threading.Condition()  # guards the pending frame, the counters and the lifecycle state
         self._recognizer_lock = threading.Lock()  # guards the recognizer (worker vs. parameter changes)
+        self._state = "unconfigured"  # the lifecycle state the transitions left, for the callbacks and diagnostics
+        self._configure_error: Exception | None = None
+        self.recognizer: EmotionRecognizer | None = None
+        self._hri = None
+        self._image_sub: Subscription | None = None
+        self._worker: threading.Thread | None = None
+        self._stop = threading.Event()  # set: the current worker thread ends
         self._pending: tuple[Image | CompressedImage, float] | None = None
-        self._stop = False
         self._totals: Counter[str] = Counter()
         self._window: Counter[str] = Counter()
         self._latencies: list[float] = []
         self._last_problem = ""
-        #: Done with status 1 when the worker thread has ended while the node was running.
+        #: Done with status 1 when the worker thread has ended while the node was active.
         self.exit_status = Future()
-
-        self._reaction_pub = self.create_publisher(EmotionReaction, "human/reaction", RELIABLE_10)
-        self._array_pub = self.create_publisher(EmotionReactionArray, "human/reactions", RELIABLE_10)
-        self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_10)
-        self._hri = None
-        if params["hri_output"]:
-            if HriFaceOutput is None:
-                raise ValueError("hri_output is true but hri_msgs is not installed (build it, or rosdep install)")
-            self._hri = HriFaceOutput(self, params["hri_face_timeout"], params["hri_cropped"])
-        self._compressed = params["compressed_input"]
-        self._image_sub = self.create_subscription(
-            CompressedImage if self._compressed else Image,
-            "image/compressed" if self._compressed else "image",
-            self._on_image,
-            qos_profile_sensor_data,
-            qos_overriding_options=QoSOverridingOptions.with_default_policies(),
-        )
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         steady = Clock(clock_type=ClockType.STEADY_TIME)  # diagnostics tick in wall time, also under sim time
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics, clock=steady)
         self._window_start, self._window_cpu = time.monotonic(), time.process_time()
-        self._worker = threading.Thread(target=self._work, name="perception_worker", daemon=True)
+        if self.get_parameter("autostart").value:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise self._configure_error  # main: one FATAL line naming it, exit status 1
+            if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+                raise RuntimeError("perception_node was configured but could not be activated")
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load and check the models with the current parameters, make the publishers (disabled until active)."""
+        params = {name: self.get_parameter(name).value for name in PARAMETERS}
+        try:
+            config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
+            recognizer = EmotionRecognizer(
+                params["model_path"] or None, params["detector_model_path"] or None, config=config,
+                threads=params["threads"], precision=params["precision"], opencv_threads=params["opencv_threads"],
+            )
+            if params["hri_output"]:
+                if HriFaceOutput is None:
+                    raise ValueError("hri_output is true but hri_msgs is not installed (build it, or rosdep install)")
+                self._hri = HriFaceOutput(
+                    self, params["hri_face_timeout"], min_frames=params["hri_min_frames"],
+                    max_missed=params["hri_max_missed"], face_images=params["hri_face_images"],
+                    camera_timeout=params["hri_camera_timeout"], namespaced=params["hri_namespaced"])
+        except STARTUP_ERRORS as exc:
+            self._configure_error = exc
+            self.get_logger().error(f"configure failed, still unconfigured: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self._configure_error = None
+        keep_freed_buffers()  # each frame's buffers reuse freed heap instead of fresh pages the kernel faults in
+        with self._recognizer_lock:
+            self.recognizer = recognizer
+        with self._lock:
+            self._max_pixels = params["max_image_pixels"]
+            self._debug_period = _period(params["debug_image_rate"])
+        self._last_debug = -math.inf
+        self._compressed = params["compressed_input"]
+        self._reaction_pub = overridable_publisher(self, EmotionReaction, "human/reaction", RELIABLE_10, lifecycle=True)
+        self._array_pub = overridable_publisher(
+            self, EmotionReactionArray, "human/reactions", RELIABLE_10, lifecycle=True)
+        self._debug_pub = overridable_publisher(self, Image, "~/debug_image", qos_profile_sensor_data, lifecycle=True)
+        self._set_state("inactive")
+        self.get_logger().info(f"configured: classifier {recognizer.classifier.precision}")
+        return super().on_configure(state)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Enable the publishers, start the worker thread and subscribe to the camera."""
+        result = super().on_activate(state)
+        with self._lock:
+            self._pending = None
+            self._window, self._latencies = Counter(), []
+            self._window_start, self._window_cpu = time.monotonic(), time.process_time()
+            self._state = "active"
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, args=(self._stop,), name="perception_worker", daemon=True)
         self._worker.start()
+        self._image_sub = self.create_subscription(
+            CompressedImage if self._compressed else Image,
+            "image/compressed" if self._compressed else "image",
+            self._on_image,
+            copy.copy(qos_profile_sensor_data),  # rclpy writes the overrides into the profile it is given
+            qos_overriding_options=QoSOverridingOptions.with_default_policies(),
+        )
         self.get_logger().info(
-            f"reading {self.resolve_topic_name('image/compressed' if self._compressed else 'image')},"
-            f" publishing {self._reaction_pub.topic_name} and {self._array_pub.topic_name};"
-            f" classifier {self.recognizer.classifier.precision}")
+            f"reading {self._image_sub.topic_name},"
+            f" publishing {self._reaction_pub.topic_name} and {self._array_pub.topic_name}")
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """The privacy pause: publishers disabled first (a frame in hand is not published), then no frame taken."""
+        result = super().on_deactivate(state)
+        self._stop_processing()
+        self.get_logger().info("paused (inactive): no frame is processed or published until activated")
+        return result
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the models and the publishers (back to unconfigured)."""
+        result = super().on_cleanup(state)
+        self._release()
+        return result
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release everything, from whichever state, diagnostics included (finalized)."""
+        result = super().on_shutdown(state)
+        self._stop_processing()
+        self._release()
+        self.destroy_timer(self._diag_timer)
+        self._set_state("finalized")
+        return result
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """A transition raised: release everything and go back to unconfigured."""
+        self.get_logger().error(f"a transition from {state.label} raised; releasing everything (unconfigured)")
+        self._stop_processing()
+        self._release()
+        return super().on_error(state)
+
+    def _set_state(self, label: str) -> None:
+        with self._lock:
+            self._state = label
+
+    def _stop_processing(self) -> None:
+        """Unsubscribe, end the worker after the frame in hand, forget the pending frame, say ``tracked: []``."""
+        with self._lock:
+            running = self._state == "active"
+            self._state = "inactive" if running else self._state
+            self._pending = None
+            self._stop.set()
+            self._lock.notify_all()
+        if self._image_sub is not None:
+            self.destroy_subscription(self._image_sub)
+            self._image_sub = None
+        if self._worker is not None and self._worker.is_alive() and threading.current_thread() is not self._worker:
+            self._worker.join(timeout=5.0)
+        if running and self._hri is not None:
+            self._hri.clear()
+
+    def _release(self) -> None:
+        """Destroy the publishers and the REP-155 output, drop the models (unconfigured)."""
+        if self.recognizer is None:
+            return
+        if self._hri is not None:
+            self._hri.destroy()
+            self._hri = None
+        for publisher in (self._reaction_pub, self._array_pub, self._debug_pub):
+            self.destroy_lifecycle_publisher(publisher)
+        with self._recognizer_lock:
+            self.recognizer = None
+        self._set_state("unconfigured")
 
     def _validate(self, parameters: list[Parameter]) -> SetParametersResult:
         values = {name: self.get_parameter(name).value for name in CONFIG_KEYS}
@@ -188,7 +304,7 @@ class PerceptionNode(Node):
     def _apply(self, parameters: list[Parameter]) -> None:
         changes = {p.name: p.value for p in parameters if p.name in CONFIG_KEYS}
         with self._recognizer_lock:
-            if changes:
+            if changes and self.recognizer is not None:  # unconfigured: configure reads the parameters
                 self.recognizer.configure(**changes)
         with self._lock:
             self._max_pixels = self.get_parameter("max_image_pixels").value
@@ -196,6 +312,8 @@ class PerceptionNode(Node):
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         with self._lock:
+            if self._state != "active":
+                return  # a frame delivered while the pause began: not kept, not counted
             self._window["input"] += 1
             self._totals["received"] += 1
             if self._pending is not None:
@@ -203,12 +321,12 @@ class PerceptionNode(Node):
             self._pending = (msg, time.monotonic())
             self._lock.notify()
 
-    def _work(self) -> None:
+    def _work(self, stop: threading.Event) -> None:
         try:
             while True:
                 with self._lock:
-                    self._lock.wait_for(lambda: self._pending is not None or self._stop)
-                    if self._stop:
+                    self._lock.wait_for(lambda: self._pending is not None or stop.is_set())
+                    if stop.is_set():
                         return
                     msg, received = self._pending
                     self._pending = None
@@ -220,7 +338,7 @@ class PerceptionNode(Node):
                         return  # shutting down: publishing failed because the context is gone
                     self._drop("processing", f"frame failed in processing: {type(exc).__name__}: {exc}")
         finally:
-            if not self._stop and self.context.ok():
+            if not stop.is_set() and self.context.ok():
                 self._worker_died()
 
     def _worker_died(self) -> None:
@@ -293,8 +411,11 @@ class PerceptionNode(Node):
                 "transport (camera-sized images need the shared-memory profile; after a crash, restart the publisher)")
 
     def _publish_diagnostics(self) -> None:
-        if self._hri is not None:
-            self._hri.expire(time.monotonic())
+        with self._lock:
+            state = self._state
+        if state != "active":
+            self._publish_status(*self._idle_status(state))
+            return
         if not self._worker.is_alive():
             self._publish_status(DiagnosticStatus.ERROR, WORKER_DEAD)
             return
@@ -338,12 +459,18 @@ class PerceptionNode(Node):
         with self._lock:
             return {r: self._totals.get(r, 0) for r in DROP_REASONS}
 
+    def _idle_status(self, state: str) -> tuple[bytes, str]:
+        """Level and message of /diagnostics while not active."""
+        if state == "inactive":
+            return DiagnosticStatus.OK, "paused (inactive): no frame is processed or published until activated"
+        if self._configure_error is not None:
+            return DiagnosticStatus.ERROR, f"unconfigured: configure failed: {self._configure_error}"
+        return DiagnosticStatus.WARN, f"{state}: no model loaded, no frame processed"
+
     def destroy_node(self) -> None:
-        with self._lock:
-            self._stop = True
-            self._lock.notify_all()
-        if self._worker.is_alive() and threading.current_thread() is not self._worker:
-            self._worker.join(timeout=5.0)
+        # A face list still active says tracked: [] first (only while the context lives: not after a signal).
+        self._stop_processing()
+        self._release()
         super().destroy_node()
 
 

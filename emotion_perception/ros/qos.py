@@ -1,0 +1,46 @@
+# Copyright 2026 The emotion_perception Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Publishers whose QoS a user overrides with parameters, as ``image_pipeline`` users expect.
+
+Every publisher of the package's own topics is made with :func:`overridable_publisher` (or passes
+:data:`OVERRIDABLE` as ``qos_overriding_options``): the node then declares read-only parameters
+``qos_overrides./<resolved topic>.publisher.{reliability,history,depth,durability}`` with the code's
+QoS as their defaults, and a parameter file (or ``-p``) changes them before the publisher is made::
+
+    perception_node:
+      ros__parameters:
+        qos_overrides:
+          /human/reaction:
+            publisher:
+              reliability: best_effort
+              depth: 1
+
+``/diagnostics``, ``/rosout`` and ``/parameter_events`` keep ROS's own QoS.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from rclpy.node import Node
+from rclpy.publisher import Publisher
+from rclpy.qos import QoSPolicyKind, QoSProfile
+from rclpy.qos_overriding_options import QoSOverridingOptions
+
+#: The policies a user may override: rclpy's defaults (history, depth, reliability) and durability.
+OVERRIDABLE_POLICIES = (QoSPolicyKind.RELIABILITY, QoSPolicyKind.HISTORY, QoSPolicyKind.DEPTH,
+                        QoSPolicyKind.DURABILITY)
+OVERRIDABLE = QoSOverridingOptions(policy_kinds=OVERRIDABLE_POLICIES)
+
+
+def overridable_publisher(node: Node, msg_type: type, topic: str, qos: QoSProfile, *, lifecycle: bool = False,
+                          **kwargs: Any) -> Publisher:
+    """``node``'s publisher of ``topic`` with ``qos`` as the default of its override parameters.
+
+    ``lifecycle``: a managed publisher of a ``LifecycleNode`` (it publishes only while the node is active).
+    Re-creating the publisher (a lifecycle node configured again) reuses the parameters already declared.
+    """
+    create = node.create_lifecycle_publisher if lifecycle else node.create_publisher
+    # A copy: rclpy writes the overrides into the profile it is given, which may be shared (a module constant).
+    return create(msg_type, topic, copy.copy(qos), qos_overriding_options=OVERRIDABLE, **kwargs)
