@@ -34,8 +34,9 @@ autodoc_class_signature = "separated"
 
 html_theme = "alabaster"
 html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_title = "emotion_perception"
 html_theme_options = {"description": "Does the person welcome what the robot just did? Facial valence for ROS 2.",
-                      "fixed_sidebar": True, "page_width": "1180px", "sidebar_width": "230px"}
+                      "fixed_sidebar": True, "page_width": "1280px", "sidebar_width": "220px"}
 html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
 html_show_sourcelink = False
