@@ -40,6 +40,7 @@ from emotion_perception.ros.messages import (
 )
 from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
+from emotion_perception.ros.qos import overridable_publisher
 
 NODE_NAME = "action_feedback_node"
 #: One database per namespace, so two robots on one host never share one: {namespace} is replaced by the
@@ -120,7 +121,7 @@ class ActionFeedbackNode(Node):
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
 
-        self._feedback_pub = self.create_publisher(ActionFeedback, "human/action_feedback", FEEDBACK_QOS)
+        self._feedback_pub = overridable_publisher(self, ActionFeedback, "human/action_feedback", FEEDBACK_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", DIAGNOSTICS_QOS)
         reaction_qos = QoSProfile(depth=self.get_parameter("reaction_queue_depth").value, reliability=RELIABLE)
         self.create_subscription(RobotAction, "robot/action", self._on_action, ACTION_QOS)
