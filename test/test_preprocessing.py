@@ -232,3 +232,25 @@ def test_no_box_is_an_empty_float32_batch_and_landmarks_must_match_the_boxes() -
     eyes = [(30.0, 40.0), (60.0, 40.0)]
     with pytest.raises(ValueError, match="zip"):
         preprocess_faces(image, [(10, 10, 50, 50), (40, 40, 50, 50)], InputSpec(align=True), [eyes])
+
+
+def _reference_crop(image: np.ndarray, x0: int, y0: int, side: int, size: int) -> np.ndarray:
+    """The square at (x0, y0) of ``image`` extended without end by replicating its border, resized as documented:
+    area averaging to shrink, bilinear to enlarge."""
+    margin = 500  # beyond any square the test asks for
+    padded = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_REPLICATE)
+    square = padded[y0 + margin:y0 + margin + side, x0 + margin:x0 + margin + side]
+    if side == size:
+        return square
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+
+
+@pytest.mark.parametrize("side", [20, 48, 100])  # enlarged, as is, shrunk (not by a whole factor)
+@pytest.mark.parametrize("corner", [(40, 30), (-10, 50), (50, -15), (110, 60), (60, 100), (-200, 40), (300, 300)])
+def test_a_crop_anywhere_is_the_square_of_the_border_extended_image(corner: tuple[int, int], side: int) -> None:
+    """Inside, across each edge, or wholly off the image: the pixels the documented replicated border gives."""
+    image = np.random.default_rng(3).integers(0, 256, (120, 140), dtype=np.uint8)
+    spec = InputSpec(scale=1.0)
+    x0, y0 = corner
+    crop = face_crop(image, (x0, y0, side, side), spec)
+    assert np.array_equal(crop, _reference_crop(image, x0, y0, side, spec.size)), (corner, side)
