@@ -186,16 +186,23 @@ def test_no_face_image_topic_when_face_images_are_forbidden(ros_context: object,
     node = start_node(ros_context, executor, hri_face_images=False)
     consumer = HriConsumer(ros_context, executor, cropped=False)
 
+    matched: set[str] = set()
+
     def face_matched(stamps: list[Time]) -> bool:
         with consumer.lock:
             ids = {i for msg in consumer.tracked for i in msg.ids}
-        return any(consumer.matched(i, s) for i in ids for s in stamps)
+        matched.update(i for i in ids for s in stamps if consumer.matched(i, s))
+        return bool(matched)
 
     stream_until(consumer, load("pexels_happy_330.jpg"), face_matched, first_sec=3000)
-    (face_id,) = node._hri.face_ids
-    topics = {name for name, _ in node.get_publisher_names_and_types_by_node("perception_node", "/")}
-    assert {f"/humans/faces/{face_id}/{t}" for t in ("roi", "expression", "landmarks")} <= topics
-    assert not any(t.endswith(("/cropped", "/aligned")) for t in topics)
+    (face_id,) = matched
+    expected = {f"/humans/faces/{face_id}/{t}" for t in ("roi", "expression", "landmarks")}
+
+    def topics() -> set[str]:
+        return {name for name, _ in node.get_publisher_names_and_types_by_node("perception_node", "/")}
+
+    assert wait_for(lambda: expected <= topics(), 10.0), topics()
+    assert not any(t.endswith(("/cropped", "/aligned")) for t in topics())
     assert node._hri.images_made == {}
 
 
