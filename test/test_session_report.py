@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import cv2
@@ -16,10 +17,12 @@ from session_helpers import ACTIONS, EXPECTED, SESSION_TOPICS, START_NS, stamp, 
 from std_msgs.msg import Header
 
 from emotion_msgs.msg import EmotionReaction, RobotAction
+from emotion_perception.feedback.rule import Action, FeedbackConfig, TimedReaction
 from emotion_perception.tools.session import replay
 from emotion_perception.tools.session.message_definitions import SEPARATOR, message_definition
-from emotion_perception.tools.session.report import main
+from emotion_perception.tools.session.report import RecordedVerdict, Session, main, rejudge, timeline, verdict_rows
 from emotion_perception.tools.session.session_file import SessionWriter
+from emotion_perception.tools.timeline_plot import ActionMark, ValencePoint, VerdictMark
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +182,64 @@ def test_invalid_parameters_are_refused_with_the_reason(
     bad.write_text(yaml.safe_dump({"action_feedback_node": {"ros__parameters": {"response_delay": 5.0}}}))
     code, _, err = run_report(capsys, session, "--params", bad, "-o", tmp_path / "out")
     assert code == 1 and "response_delay (5.0) must be < response_end (3.0)" in err
+
+
+def _session(reactions: list[TimedReaction], actions: list[Action],
+             recorded: dict[str, RecordedVerdict] | None = None) -> Session:
+    return Session(Path("made.mcap"), True, reactions, actions, recorded or {}, ["/human/reaction"])
+
+
+def _calm(seconds: float, face_id: str = "f1", score: float = 0.05) -> list[TimedReaction]:
+    return [TimedReaction(START_NS + i * 100_000_000, face_id, 0, score, 0.9) for i in range(int(seconds * 10) + 1)]
+
+
+def test_the_timeline_holds_every_reaction_action_window_and_verdict_in_session_seconds() -> None:
+    config = FeedbackConfig()
+    action = Action("a-1", "wave", START_NS + 2_000_000_000, duration=4.0)
+    session = _session(_calm(3.0) + _calm(3.0, "f2", -0.5), [action])
+    verdicts, _ = rejudge(session, config)
+    line = timeline(session, verdicts, config)
+    assert line.points[0] == ValencePoint(0.0, "f1", 0.05, 0.9)
+    assert {(p.face_id, p.valence_score, p.confidence) for p in line.points} == {("f1", 0.05, 0.9), ("f2", -0.5, 0.9)}
+    assert line.actions == [ActionMark("a-1", "wave", 2.0, (0.0, 2.0), (2.3, 6.5))]  # 4 s + 0.5 s margin
+    (mark,) = line.verdicts
+    v = verdicts[0]
+    assert mark == VerdictMark("a-1", "wave", v.verdict.name, (v.decided_ns - START_NS) / 1e9, v.baseline_valence,
+                               v.response_valence, v.delta, v.confidence)
+    assert mark.time_s == pytest.approx(6.8) and mark.confidence > 0
+
+
+def test_verdict_rows_put_the_recorded_and_the_rejudged_verdict_side_by_side() -> None:
+    actions = [Action("a-1", "wave", START_NS + 2_000_000_000), Action("a-2", "nod", START_NS + 5_000_000_000)]
+    session = _session(_calm(8.0), actions, {"a-1": RecordedVerdict("WELL_RECEIVED", 0.5, 0.7)})
+    verdicts, _ = rejudge(session, FeedbackConfig())
+    first, second = verdict_rows(session, verdicts)
+    assert first == {"action_id": "a-1", "name": "wave", "time_s": "2.00", "recorded_verdict": "WELL_RECEIVED",
+                     "recorded_delta": "+0.50", "rejudged_verdict": "NEUTRAL", "rejudged_delta": "+0.00",
+                     "rejudged_confidence": "0.90", "n_baseline": "20", "n_response": "28", "changed": "yes"}
+    assert second["action_id"] == "a-2" and second["recorded_verdict"] == second["recorded_delta"] == ""
+    assert second["changed"] == ""  # nothing recorded to compare with
+    unknown = _session([], [Action("a-3", "nod", START_NS)], {"a-3": RecordedVerdict("UNKNOWN", math.nan, 0.0)})
+    (row,) = verdict_rows(unknown, rejudge(unknown, FeedbackConfig())[0])
+    assert row["recorded_delta"] == row["rejudged_delta"] == "" and row["changed"] == "no"  # NaN: no delta
+
+
+def test_reactions_and_actions_sharing_a_stamp_are_judged_in_stamp_order_over_a_long_session() -> None:
+    """Two faces in one frame share a stamp; an action 25 s before the end is judged on its own windows (fed out of
+    stamp order, it would arrive older than max_stamp_age and be dropped)."""
+    late = Action("late", "wave", START_NS + 30_000_000_000)
+    early = Action("early", "nod", START_NS + 5_000_000_000)
+    session = _session(_calm(35.0) + _calm(35.0, "f2"), [late, early])
+    verdicts, drops = rejudge(session, FeedbackConfig())
+    assert [v.action.action_id for v in verdicts] == ["early", "late"] and not drops
+    assert all(v.n_response == 2 * 28 for v in verdicts)
+
+
+def test_the_report_goes_into_a_new_nested_folder_and_again_into_the_same_one(
+    session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "studies" / "day 1" / "report"
+    for _ in range(2):
+        code, _, err = run_report(capsys, session, "-o", out)
+        assert code == 0, err
+    assert (out / "verdicts.csv").read_bytes().count(b"\r\n") == len(ACTIONS) + 1  # csv's own line ends, as written

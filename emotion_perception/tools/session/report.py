@@ -33,7 +33,6 @@ from emotion_perception.feedback.rule import (
     FeedbackTracker,
     TimedReaction,
     Verdict,
-    seconds_to_ns,
 )
 from emotion_perception.package_files import package_file
 from emotion_perception.ros.messages import action_from_msg, timed_reaction_from_msg
@@ -118,7 +117,11 @@ def feedback_config(params: str | Path | None = None) -> FeedbackConfig:
 
 
 def rejudge(session: Session, config: FeedbackConfig) -> tuple[list[ActionVerdict], Counter]:
-    """Judge every recorded action again, as the node would on ideal delivery; returns verdicts and drops."""
+    """Judge every recorded action again, as the node would on ideal delivery; returns verdicts and drops.
+
+    The clock follows the stamps; after the last one it runs on to the time each action still pending is due, so
+    an action near the end of the recording is judged, at the moment the node would have judged it.
+    """
     tracker = FeedbackTracker(config)
     events = sorted([(r.stamp_ns, 0, r) for r in session.reactions] + [(a.stamp_ns, 1, a) for a in session.actions],
                     key=lambda e: (e[0], e[1]))
@@ -131,7 +134,8 @@ def rejudge(session: Session, config: FeedbackConfig) -> tuple[list[ActionVerdic
             tracker.add_action(item, now)
         else:
             tracker.add_reaction(item, now)
-    verdicts += tracker.due(now + seconds_to_ns(config.max_response_window + config.lateness_grace) + 1)
+    for due_ns in sorted({config.due_ns(a) for a in session.actions if config.due_ns(a) > now}):
+        verdicts += tracker.due(due_ns)
     return sorted(verdicts, key=lambda v: (v.action.stamp_ns, v.action.action_id)), tracker.drops
 
 
