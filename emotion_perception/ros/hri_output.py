@@ -12,7 +12,7 @@ shutdown) and when no frame came for ``camera_timeout`` seconds. A face's publis
 first listed and destroyed ``face_timeout`` seconds after it was last seen. Ids are the tracker's random ids, so a
 REP-155 id is also the ``face_id`` of the same face's ``EmotionReaction``. Names are absolute (REP-155's
 ``/humans/faces/...``) unless ``namespaced``. All topics take ``tracked``'s QoS, which parameters may override
-(``qos_overrides.<tracked topic>.publisher.*``).
+(``qos_overrides.<tracked topic>.publisher.{reliability,history,depth,durability}``).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from emotion_perception.reaction import FaceReaction, Valence
 from emotion_perception.ros.image_conversion import numpy_to_image
+from emotion_perception.ros.qos import overridable_publisher
 from emotion_perception.vision.preprocessing import InputSpec, eye_roll, face_crop, letterbox
 from emotion_perception.vision.tracking import TrackedFaces
 
@@ -163,9 +163,7 @@ class HriFaceOutput:
         self._last_frame = time.monotonic()
         self._last_frame_id = ""
         self._listing = False  # the last tracked message named someone
-        self._tracked_pub = node.create_publisher(
-            IdsList, f"{self._base}/tracked", hri_qos(),
-            qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self._tracked_pub = overridable_publisher(node, IdsList, f"{self._base}/tracked", hri_qos())
         self._qos = self._tracked_pub.qos_profile
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         period = min(max(camera_timeout / 4.0, 0.05), 1.0)
