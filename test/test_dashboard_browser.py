@@ -120,10 +120,11 @@ def test_the_page_in_chromium_token_then_live_valence_actions_verdicts_stats_and
         assert wait_for(lambda: dashboard.camera_subscribed, timeout=10)  # a page is open: the camera is wanted
         demo.start()
 
-        assert wait_for(lambda: _text(driver, '#faces li[data-face="face_1"]'), timeout=90)
-        assert wait_for(lambda: (driver.execute_script(FACE_SERIES_JS, "face_1") or [0])[0] >= 5, timeout=30)
-        first = driver.execute_script(FACE_SERIES_JS, "face_1")
-        assert wait_for(lambda: driver.execute_script(FACE_SERIES_JS, "face_1")[0] >= first[0] + 20, timeout=60)
+        assert wait_for(lambda: _text(driver, "#faces li[data-face]"), timeout=90)
+        face = driver.execute_script("return document.querySelector('#faces li[data-face]').dataset.face")
+        assert wait_for(lambda: (driver.execute_script(FACE_SERIES_JS, face) or [0])[0] >= 5, timeout=30)
+        first = driver.execute_script(FACE_SERIES_JS, face)
+        assert wait_for(lambda: driver.execute_script(FACE_SERIES_JS, face)[0] >= first[0] + 20, timeout=60)
         assert wait_for(lambda: driver.execute_script("return document.getElementById('camera').naturalWidth") > 0,
                         timeout=30), "no camera frame shown"
 
@@ -136,7 +137,7 @@ def test_the_page_in_chromium_token_then_live_valence_actions_verdicts_stats_and
         OUT.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(OUT / "dashboard.png"))
 
-        count, low, high = driver.execute_script(FACE_SERIES_JS, "face_1")
+        count, low, high = driver.execute_script(FACE_SERIES_JS, face)
         assert count > first[0] and high - low > 0.5, (first, count, low, high)  # sad to happy: the line moved
         row = _text(driver, '#verdicts tr[data-action="tell_joke"]')
         assert "WELL_RECEIVED" in row and "+" in row, row  # verdict with its (positive) delta
