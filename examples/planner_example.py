@@ -23,6 +23,7 @@ import functools
 import math
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import rclpy
@@ -38,6 +39,7 @@ from emotion_msgs.msg import ActionFeedback, ActionStats, RobotAction
 from emotion_msgs.srv import GetActionStats
 
 #: The action feedback node takes every action (keep all, reliable); verdicts come reliable, depth 100.
+MATCH_POLL_S = 0.2  # s between two checks whether the feedback node is matched
 ACTION_QOS = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
 FEEDBACK_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 VERDICT_NAMES = {ActionFeedback.WELL_RECEIVED: "WELL_RECEIVED", ActionFeedback.NEUTRAL: "NEUTRAL",
@@ -46,7 +48,7 @@ VERDICT_NAMES = {ActionFeedback.WELL_RECEIVED: "WELL_RECEIVED", ActionFeedback.N
 PARAMETERS: dict[str, tuple[object, str, tuple[float, float] | None]] = {
     "repertoire": (["tell_joke", "offer_tissue", "wave"], "action names, tried in this order, round and round", None),
     "max_badly_received": (2, "BADLY_RECEIVED verdicts (get_action_stats) after which an action is dropped", (1, 1000)),
-    "start_delay": (3.0, "s (node clock) before the first action: the baseline window sees the person", (0.0, 3600.0)),
+    "start_delay": (3.0, "s (node clock) from the feedback node matched to the first action", (0.0, 3600.0)),
     "pause": (2.0, "s (node clock) between a verdict and the next action", (0.0, 3600.0)),
     "feedback_timeout": (15.0, "s (node clock) to wait for a verdict before going on without it", (0.1, 3600.0)),
     "max_actions": (0, "stop after this many actions; 0 = no limit", (0, 1_000_000)),
@@ -93,10 +95,14 @@ class PlannerExample(Node):
         self._actions = self.create_publisher(RobotAction, "robot/action", ACTION_QOS)
         self.create_subscription(ActionFeedback, "human/action_feedback", self._on_feedback, FEEDBACK_QOS)
         self._stats = self.create_client(GetActionStats, value["stats_service"])
-        self._after(value["start_delay"], self._ask_for_stats)
-        self.get_logger().info(f"repertoire {self.repertoire}; first action in {value['start_delay']:g} s")
+        self._stats_name = self.resolve_service_name(value["stats_service"])
+        self._waiting = False  # a "waiting for the feedback node" line is out for the current wait
+        start_delay = value["start_delay"]
+        self.get_logger().info(f"repertoire {self.repertoire}; first action {start_delay:g} s after the feedback"
+                               " node is matched")
+        self._when_matched(functools.partial(self._after, start_delay, self._ask_for_stats))
 
-    def _after(self, seconds: float, callback) -> None:
+    def _after(self, seconds: float, callback: Callable[[], None]) -> None:
         """Run ``callback`` once, ``seconds`` from now on the node clock (the one pending wait is replaced)."""
         if self._timer is not None:
             self.destroy_timer(self._timer)
@@ -107,6 +113,18 @@ class PlannerExample(Node):
             callback()
 
         timer = self._timer = self.create_timer(max(seconds, 1e-3), once)
+
+    def _when_matched(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the action feedback node is matched: a subscriber on robot/action and the stats
+        service. Discovery takes a moment after either side starts, and an action sent before it is lost."""
+        if self._actions.get_subscription_count() > 0 and self._stats.service_is_ready():
+            self._waiting = False
+            callback()
+            return
+        if not self._waiting:
+            self._waiting = True
+            self.get_logger().info(f"waiting for a subscriber on {self._actions.topic_name} and {self._stats_name}")
+        self._after(MATCH_POLL_S, functools.partial(self._when_matched, callback))
 
     def _act(self, name: str) -> None:
         outcome = Outcome(name, f"{name}-{uuid.uuid4().hex[:8]}")
@@ -139,7 +157,7 @@ class PlannerExample(Node):
             self.destroy_timer(self._timer)
             self._timer = None
         if not self._stats.service_is_ready():  # just started, or the feedback node is not up yet
-            self.get_logger().warning(f"{self._stats.srv_name} not available; choosing from this session's verdicts")
+            self.get_logger().warning(f"{self._stats_name} not available; choosing from this session's verdicts")
             self._choose(None)
             return
         self._stats.call_async(GetActionStats.Request(name="")).add_done_callback(self._on_stats)
@@ -170,7 +188,8 @@ class PlannerExample(Node):
             if badly < self.max_badly:
                 self._next = (self._next + step + 1) % len(self.repertoire)
                 self.get_logger().info(f"next: {name!r} (badly received {badly} times so far)")
-                self._after(0.0 if not self.outcomes else self._pause, functools.partial(self._act, name))
+                act = functools.partial(self._when_matched, functools.partial(self._act, name))
+                self._after(0.0 if not self.outcomes else self._pause, act)
                 return
             self.get_logger().info(f"skipping {name!r}: badly received {badly} times")
         self._finish(f"every action was badly received {self.max_badly} times")

@@ -5,7 +5,8 @@ real action feedback node and its stats service.
 
 A scripted person stands in for the perception node: neutral, frowning for a moment after each joke and smiling after
 each wave, reported on /human/reaction as perception reports a face. The planner must hear the verdict on each of its
-actions, drop the joke once it was badly received twice, and, started again on the same database, not tell it at all.
+actions, drop the joke once it was badly received twice, and, started again on the same database, not tell it at all;
+it must not act before the feedback node is there to hear it.
 """
 
 from __future__ import annotations
@@ -119,6 +120,25 @@ def test_the_planner_hears_each_verdict_and_stops_telling_a_joke_badly_received_
     assert jokes_only.finish(timeout=60) == 0, jokes_only.output
     assert "done: every action was badly received 2 times" in jokes_only.output
     assert len(graph.actions) == 6
+
+
+def test_it_acts_only_once_the_feedback_node_is_there(executor: SingleThreadedExecutor, tmp_path: Path) -> None:
+    """An action sent before the feedback node is matched would be lost: the planner waits for its subscriber and its
+    stats service (a subscriber alone, here the scripted person's, is not enough)."""
+    person = ScriptedPerson(context=executor.context)
+    executor.add_node(person)
+    planner = _planner("-p", "max_actions:=1", "-p", "start_delay:=0.5")
+    planner.expect("waiting for a subscriber on /robot/action and /action_feedback_node/get_action_stats")
+    assert not wait_for(lambda: person.actions, 3.0)
+    feedback = ActionFeedbackNode(context=executor.context, parameter_overrides=[
+        *(Parameter(name, value=value) for name, value in FEEDBACK.items()),
+        Parameter("stats_db_path", value=str(tmp_path / "verdicts.db"))])
+    executor.add_node(feedback)
+    assert planner.finish(timeout=60) == 0, planner.output
+    assert [a.name for a in person.actions] == ["tell_joke"] and "verdict on 'tell_joke'" in planner.output
+    for node in (person, feedback):
+        executor.remove_node(node)
+        node.destroy_node()
 
 
 @pytest.mark.parametrize(("argument", "reason"), [("max_badly_received:=0", "max_badly_received"),
