@@ -129,9 +129,10 @@ def test_limits_and_tokens_are_checked() -> None:
         HubConfig(max_clients=0)
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("[::1]") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("robot.local")
+    assert is_loopback("LOCALHOST") and not is_loopback("Xlocalhost") and not is_loopback("X127.0.0.1")
     with pytest.raises(ValueError, match="not a loopback address"):
         AccessPolicy("0.0.0.0")
-    with pytest.raises(ValueError, match="at least 8"):
+    with pytest.raises(ValueError, match="^the access token must be at least 8 letters, digits or -._~[+]/=$"):
         AccessPolicy("0.0.0.0", "short")
     with pytest.raises(ValueError, match="at least 8"):
         AccessPolicy("127.0.0.1", "has space; and=semicolon")
@@ -360,3 +361,17 @@ def test_ten_pages_with_slow_and_vanished_ones_never_block_the_writers_nor_grow_
     assert wait_for(lambda: hub.pages == 0, timeout=20)
     for sock in stalled:
         sock.close()
+
+
+def test_each_refusal_says_why_in_its_body(serve) -> None:
+    guarded = serve(AccessPolicy("0.0.0.0", TOKEN))
+    status, headers, body = _get(guarded.url)
+    assert (status, body) == (401, b"401: this dashboard needs its access token (?token=...)")
+    assert headers["www-authenticate"] == "Bearer"
+    local = serve()
+    assert _get(local.url, {"Host": "attacker.example"})[::2] == (403, b"403: this dashboard answers on localhost only")
+    sock, reply = _send_handshake(local.port, f"127.0.0.1:{local.port}", "http://attacker.example")
+    with sock:
+        while not reply.endswith(b"refused") and (byte := sock.recv(1)):
+            reply += byte
+    assert reply.startswith(b"HTTP/1.1 403") and reply.endswith(b"\r\n\r\n403: cross-origin WebSocket refused"), reply
