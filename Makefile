@@ -44,7 +44,7 @@ demo: setup  ## the whole loop on a real-face clip: reactions, verdicts, annotat
 	@$(RUN) python -m emotion_perception.tools.demo $(ARGS)
 
 docs: setup  ## the documentation site -> out/docs/html (warnings are errors; internal links checked)
-	@$(RUN) python -m sphinx -W --keep-going -q -b html -d out/docs/doctrees docs out/docs/html
+	@$(RUN) python -m sphinx -E -W --keep-going -q -b html -d out/docs/doctrees docs out/docs/html
 	@$(RUN) python docs/check_links.py out/docs/html
 
 shell: setup  ## a shell with the venv, ROS 2 and this workspace sourced

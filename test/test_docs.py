@@ -76,7 +76,7 @@ def test_the_site_builds_without_warnings_and_no_internal_link_is_broken(site: P
 def test_make_docs_runs_the_same_build() -> None:
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\ndocs:", 1)[1].split("\n\n", 1)[0]
-    assert "sphinx -W --keep-going" in recipe and "docs/check_links.py out/docs/html" in recipe
+    assert "sphinx -E -W --keep-going" in recipe and "docs/check_links.py out/docs/html" in recipe
 
 
 @pytest.mark.parametrize("module_name", NODES)

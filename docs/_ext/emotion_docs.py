@@ -84,8 +84,9 @@ class ParameterTable(Directive):
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
-        return [table(["parameter", "default", "allowed", "runtime", "meaning"], parameter_rows(self.arguments[0]),
-                      [18, 14, 16, 7, 45])]
+        rows = parameter_rows(self.arguments[0])  # imports the module
+        self.state.document.settings.record_dependencies.add(importlib.import_module(self.arguments[0]).__file__)
+        return [table(["parameter", "default", "allowed", "runtime", "meaning"], rows, [18, 14, 16, 7, 45])]
 
 
 @dataclass
