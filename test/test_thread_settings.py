@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from helpers import PROCESS_TEST_TIMEOUT_S, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, load, wait_for
 from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -22,7 +22,7 @@ from emotion_perception.ros.perception_node import PerceptionNode
 from emotion_perception.vision import classifier, detection
 from emotion_perception.vision.detection import DEFAULT_DETECTOR_PATH
 from emotion_perception.vision.onnx_session import SPINNING_KEYS, onnx_session
-from emotion_perception.vision.recognizer import EmotionRecognizer
+from emotion_perception.vision.recognizer import EmotionRecognizer, RecognizerConfig
 
 
 @pytest.fixture
@@ -60,11 +60,32 @@ def test_the_recognizer_gives_its_threads_to_both_models_and_opencv_its_own(open
     assert cv2.getNumThreads() == 1  # the default: OpenCV's share of a frame is too small for a pool
     EmotionRecognizer(threads=2, opencv_threads=2)
     assert cv2.getNumThreads() == 2
-    for name, sessions in opened.items():
-        assert [s.get_session_options().intra_op_num_threads for s in sessions] == [3, 2], name
-        assert_pool(sessions[-1], 2)
+    EmotionRecognizer(threads=1)
+    for name, sessions in opened.items():  # each pooled model has its one-thread twin; one thread needs none
+        assert [s.get_session_options().intra_op_num_threads for s in sessions] == [3, 1, 2, 1, 1], name
+        for session in sessions:
+            assert_pool(session, session.get_session_options().intra_op_num_threads)
     with pytest.raises(ValueError, match="opencv_threads"):
         EmotionRecognizer(opencv_threads=0)
+
+
+def test_one_face_runs_on_one_thread_and_five_on_the_pools(monkeypatch: pytest.MonkeyPatch) -> None:
+    recognizer = EmotionRecognizer(config=RecognizerConfig(detect_every=1, classify_every=1), threads=2)
+    ran: list[int] = []
+    run = ort.InferenceSession.run
+
+    def recording(session: ort.InferenceSession, *args: object, **kwargs: object) -> object:
+        ran.append(session.get_session_options().intra_op_num_threads)
+        return run(session, *args, **kwargs)
+
+    monkeypatch.setattr(ort.InferenceSession, "run", recording)
+    assert len(recognizer.run(load("pexels_sad_030.jpg"))) == 1
+    assert ran == [1, 1]  # the detector, then the classifier
+    five = load("pexels_five_faces.jpg")
+    recognizer.run(five)
+    ran.clear()
+    assert len(recognizer.run(five)) == 5
+    assert ran == [2, 2]
 
 
 @pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S)
@@ -74,7 +95,7 @@ def test_the_node_parameters_reach_onnxruntime_and_opencv(ros_context: object, o
     try:
         assert cv2.getNumThreads() == 2
         for sessions in opened.values():
-            assert len(sessions) == 1
+            assert [s.get_session_options().intra_op_num_threads for s in sessions] == [3, 1]
             assert_pool(sessions[0], 3)
     finally:
         node.destroy_node()

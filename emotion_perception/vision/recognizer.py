@@ -42,6 +42,10 @@ CONFIG_RANGES: dict[str, tuple[float, float]] = {
 }
 #: The closed range of each of the three numbers of ``RecognizerConfig.class_prior``.
 CLASS_PRIOR_RANGE = (-5.0, 5.0)
+#: Faces at or below which a step (the detector: faces tracked so far; the classifier: faces it classifies now)
+#: runs on one thread: so little work gains a millisecond at most from the pools, and waking their threads
+#: for each layer cost a 30 Hz one-face camera about 12 % more CPU (issue 27).
+SERIAL_MAX_FACES = 1
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,11 @@ class EmotionRecognizer:
     ``model_path`` / ``detector_path`` default to the shipped models; ``detector`` replaces YuNet with
     any :class:`FaceDetector`; ``classifier`` shares an already loaded ``ValenceClassifier``. ``threads``
     is the onnxruntime intra-op thread count of the detector and the classifier (their pools sleep between
-    jobs); ``opencv_threads`` is OpenCV's (process-wide: ``cv2.setNumThreads``), 1 by default because what
-    OpenCV does here per frame (a resize, the face crops) gains nothing from a pool whose threads spin after
-    each job. ``precision`` is the classifier's (``auto``: the int8 export when the model has one). Not
-    thread-safe: call it from one thread at a time.
+    jobs); with more than one, each model this opens is also opened on one thread, for the steps of at most
+    :data:`SERIAL_MAX_FACES` faces (the same results, less CPU). ``opencv_threads`` is OpenCV's (process-wide:
+    ``cv2.setNumThreads``), 1 by default because what OpenCV does here per frame (a resize, the face crops)
+    gains nothing from a pool whose threads spin after each job. ``precision`` is the classifier's (``auto``:
+    the int8 export when the model has one). Not thread-safe: call it from one thread at a time.
     """
 
     def __init__(
@@ -132,23 +137,27 @@ class EmotionRecognizer:
         self.config = config or RecognizerConfig()
         cv2.setNumThreads(opencv_threads)
         self.classifier = classifier or ValenceClassifier(model_path, threads=threads, precision=precision)
-        self.detector = detector or YuNetDetector(
-            detector_path,
-            input_size=self.config.detection_size,
-            score_threshold=self.config.min_detection_confidence,
-            threads=threads,
-        )
+        self.detector = detector or self._yunet(detector_path, threads)
+        pooled = threads > 1
+        self._serial_classifier = (ValenceClassifier(model_path, threads=1, precision=precision)
+                                   if pooled and classifier is None else self.classifier)
+        self._serial_detector = self._yunet(detector_path, 1) if pooled and detector is None else self.detector
         self.tracker = FaceTracker(max_missed=self.config.max_missed)
         self.times = StageTimes()
         self._frames = 0
         self._shape: tuple[int, ...] = ()
 
+    def _yunet(self, path: str | Path | None, threads: int) -> YuNetDetector:
+        return YuNetDetector(path, input_size=self.config.detection_size,
+                             score_threshold=self.config.min_detection_confidence, threads=threads)
+
     def configure(self, **changes: float) -> None:
         """Change settings of :class:`RecognizerConfig` in place (validated first)."""
         self.config = dataclasses.replace(self.config, **changes)
-        if isinstance(self.detector, YuNetDetector):
-            self.detector.input_size = self.config.detection_size
-            self.detector.score_threshold = self.config.min_detection_confidence
+        for detector in (self.detector, self._serial_detector):
+            if isinstance(detector, YuNetDetector):
+                detector.input_size = self.config.detection_size
+                detector.score_threshold = self.config.min_detection_confidence
         self.tracker.max_missed = self.config.max_missed
 
     def reset(self) -> None:
@@ -156,12 +165,13 @@ class EmotionRecognizer:
         self.tracker.reset()
         self._frames = 0
 
-    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-        """Faces of ``frame_bgr`` that pass the confidence and size thresholds, best first."""
+    def detect(self, frame_bgr: np.ndarray, detector: FaceDetector | None = None) -> list[Detection]:
+        """Faces of ``frame_bgr`` that pass the confidence and size thresholds, best first (found by ``detector``,
+        by default :attr:`detector`)."""
         cfg = self.config
         faces = [
             d
-            for d in self.detector.detect(frame_bgr)
+            for d in (detector or self.detector).detect(frame_bgr)
             if d.score >= cfg.min_detection_confidence and min(d.box[2], d.box[3]) >= cfg.min_face_size
         ]
         faces.sort(key=lambda d: d.score, reverse=True)
@@ -175,14 +185,16 @@ class EmotionRecognizer:
         resized, self._shape = frame_bgr.shape != self._shape, frame_bgr.shape
         detected = not tracks or resized or self._frames % cfg.detect_every == 0
         if detected:
-            tracks = self.tracker.update(self.detect(frame_bgr))
+            serial = len(tracks) <= SERIAL_MAX_FACES
+            tracks = self.tracker.update(self.detect(frame_bgr, self._serial_detector if serial else self.detector))
         self._frames += 1
         self.tracker.age()
         middle = time.perf_counter()
         due = self._due(tracks, detected)
         if due:
-            probabilities = self.classifier.predict(frame_bgr, [t.detection.box for t in due],
-                                                    [t.detection.landmarks for t in due], cfg.class_prior)
+            classifier = self._serial_classifier if len(due) <= SERIAL_MAX_FACES else self.classifier
+            probabilities = classifier.predict(frame_bgr, [t.detection.box for t in due],
+                                               [t.detection.landmarks for t in due], cfg.class_prior)
             for track, probs in zip(due, probabilities, strict=True):
                 track.smooth(probs, cfg.smoothing)
         reactions = [
