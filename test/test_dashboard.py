@@ -132,7 +132,7 @@ def test_limits_and_tokens_are_checked() -> None:
     assert is_loopback("LOCALHOST") and not is_loopback("Xlocalhost") and not is_loopback("X127.0.0.1")
     with pytest.raises(ValueError, match="not a loopback address"):
         AccessPolicy("0.0.0.0")
-    with pytest.raises(ValueError, match="^the access token must be at least 8 letters, digits or -._~[+]/=$"):
+    with pytest.raises(ValueError, match=r"^the access token must be at least 8 letters, digits or -._~[+]/=$"):
         AccessPolicy("0.0.0.0", "short")
     with pytest.raises(ValueError, match="at least 8"):
         AccessPolicy("127.0.0.1", "has space; and=semicolon")

@@ -17,7 +17,7 @@ ROSDEP_KEYS: dict[str, str | None] = {
     **{name: name for name in (
         "rclpy", "ament_index_python", "builtin_interfaces", "std_msgs", "sensor_msgs", "diagnostic_msgs",
         "rcl_interfaces", "rosgraph_msgs", "emotion_msgs", "launch", "launch_ros", "launch_testing",
-        "launch_testing_ros", "launch_pytest", "hri_msgs")},
+        "launch_testing_ros", "launch_pytest", "hri_msgs", "lifecycle_msgs")},
     "numpy": "python3-numpy",
     "cv2": "python3-opencv",
     "onnxruntime": "python3-onnxruntime-pip",
@@ -39,6 +39,7 @@ ROSDEP_KEYS: dict[str, str | None] = {
     "selenium": "python3-selenium",
     "rosbags": "python3-rosbags-pip",
     "foxglove_schemas_protobuf": None,
+    "mutmut": None,  # make mutation only
 }
 # Run-time dependencies loaded by another one, not imported here: uvicorn's WebSocket protocol.
 LOADED_EXEC_DEPENDS = {"python3-websockets"}

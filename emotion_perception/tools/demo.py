@@ -47,6 +47,7 @@ from emotion_msgs.msg import ActionFeedback, EmotionReactionArray, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.dashboard.server import DashboardServerError
 from emotion_perception.feedback.rule import FeedbackConfig, Verdict, seconds_to_ns
+from emotion_perception.package_files import package_file
 from emotion_perception.ros.action_feedback_node import ActionFeedbackNode
 from emotion_perception.ros.dashboard_node import DashboardNode
 from emotion_perception.ros.fastdds_profile import use_profile
@@ -55,7 +56,6 @@ from emotion_perception.ros.parameter_file import load_node_parameters
 from emotion_perception.ros.perception_node import PerceptionNode
 from emotion_perception.ros.spin_thread import SpinThread
 from emotion_perception.tools.annotated_video import AnnotatedVideoWriter
-from emotion_perception.package_files import package_file
 from emotion_perception.tools.polling import wait_for, wait_until_steady
 from emotion_perception.tools.session.record import SessionRecorder, session_topics
 from emotion_perception.tools.strict_json import finite_or_none
