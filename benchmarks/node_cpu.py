@@ -5,9 +5,9 @@
     python -m benchmarks.node_cpu [--rates 15 30] [--faces 1 5] [--threads 0 1] [--seconds 15] [--repeat 3]
 
 Each run starts ``perception_node`` as a user does (the parameter YAML; ``--threads 0`` keeps its default,
-other values are ``-p threads:=N``), a camera process publishing the moving scene (``clip`` for one face,
-``5_people`` for five, :mod:`benchmarks.scenes`) best effort at ``rate`` Hz, with the SHM profile
-(``config/fastdds_shm.xml``), and this process as the planner that reads ``/human/reactions``. After a
+other values are ``-p threads:=N``), a camera process publishing a scene of :mod:`benchmarks.scenes` (the clip
+for one face, five people moving for five, the empty room for ``--faces 0``) best effort at ``rate`` Hz, with
+the SHM profile (``config/fastdds_shm.xml``), and this process as the planner that reads ``/human/reactions``. After a
 warm-up it measures, over the same seconds: the node process's CPU (user + system from ``/proc``, % of one
 core, all its threads: DDS, executor, worker, thread pools), the CPU the node reports in its diagnostics,
 frames answered (distinct stamps received / frames sent) and latency (frame stamp → array received here).
@@ -130,7 +130,7 @@ def measure(planner: Planner, rate: float, faces: int, threads: int, seconds: fl
     """One run: the node's CPU, answers and latency for a ``faces`` camera at ``rate`` Hz (``params``: more
     ``-p name:=value`` for the node)."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    label = f"{faces}_face{'s' if faces > 1 else ''}_{rate:g}hz_{f'{threads}_threads' if threads else 'defaults'}"
+    label = f"{faces}_face{'s' if faces != 1 else ''}_{rate:g}hz_{f'{threads}_threads' if threads else 'defaults'}"
     label += "".join(f"_{name}_{value}" for name, value in (params or {}).items())
     load = os.getloadavg()[0]
     with (log_dir / f"{label}.log").open("w") as log:
@@ -211,7 +211,7 @@ def markdown_table(summaries: list[dict]) -> str:
     settings = list(dict.fromkeys(s["threads"] for s in summaries))
     cell = {(s["threads"], s["faces"], s["rate_hz"]): s for s in summaries}
     names = {"defaults": "defaults (`threads: 2`)"}
-    header = " | ".join(f"{faces} face{'s' if faces > 1 else ''}, {rate:g} Hz" for faces, rate in columns)
+    header = " | ".join(f"{faces} face{'s' if faces != 1 else ''}, {rate:g} Hz" for faces, rate in columns)
     lines = [f"| perception node in its own process, 640x480 camera over DDS (SHM) | {header} |",
              "|---" * (len(columns) + 1) + "|"]
     for setting in settings:

@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[15.0, 30.0], help="CPU per camera: camera rates")
     parser.add_argument("--cpu-threads", type=int, nargs="+", default=[0, 1],
                         help="CPU per camera: the node's threads (0 = its default)")
+    parser.add_argument("--faces", type=int, nargs="+", default=[1, 5], choices=sorted(MOVING),
+                        help="CPU per camera: faces in view (0: the empty room)")
     parser.add_argument("--repeat", type=int, default=1, help="CPU per camera: runs of each (medians reported)")
     parser.add_argument("--fer-images", type=int, default=40, help="frames per scene for the fer peer")
     parser.add_argument("--skip-fer", action="store_true", help="do not run the fer peer")
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                           f" faces/frame; ours every frame {every:.1f} fps = {every / fps:.1f}x, ours with the node's"
                           f" defaults {ours:.1f} fps = {ours / fps:.1f}x")
         if not args.skip_cross:
-            report["cpu_per_camera"] = node_cpu.measure_all(planner, args.rates, sorted(MOVING),
+            report["cpu_per_camera"] = node_cpu.measure_all(planner, args.rates, args.faces,
                                                             args.cpu_threads, args.seconds, args.repeat)
             print(node_cpu.markdown_table(report["cpu_per_camera"]))
     finally:

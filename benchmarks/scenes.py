@@ -5,7 +5,8 @@
 - ``clip``: consecutive frames of the packaged clip (media/), one face moving and changing expression;
 - ``5_people``: five real faces from the same clip, each playing its own part of the clip while it drifts
   across a dark frame (consecutive frames, so the tracker sees real motion);
-- ``static_1_face`` / ``static_5_faces``: the test fixtures repeated, the best case for reusing tracked boxes.
+- ``static_1_face`` / ``static_5_faces``: the test fixtures repeated, the best case for reusing tracked boxes;
+- ``no_face``: the clip's room with nobody in it (a fixture), what a robot's camera sees most of the day.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "test" / "data"
 ONE_FACE = ["pexels_sad_030.jpg", "pexels_sad_045.jpg", "pexels_happy_330.jpg", "pexels_happy_360.jpg"]
 FIVE_FACES = "pexels_five_faces.jpg"
+NO_FACE = "pexels_no_face.jpg"
 CLIP_FRAMES = 472
 #: (x, y, w, h) of the head in the clip's 640x360 frames (YuNet's boxes stay inside it), and its size as a "person".
 HEAD = (280, 0, 330, 360)
 PERSON_SIZE = (120, 131)
 PERSON_OFFSET = 90  #: frames between the parts of the clip two neighbouring "persons" show
-#: The moving scene with ``faces`` faces (what a camera sees): the clip for one, five people for five.
-MOVING = {1: "clip", 5: "5_people"}
+#: The scene a camera of ``faces`` faces sees: the clip for one, five people moving for five, the empty room for none.
+MOVING = {0: "no_face", 1: "clip", 5: "5_people"}
 
 
 def letterbox(frame: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.ndarray:
@@ -85,4 +87,5 @@ def scenes(count: int) -> dict[str, Callable[[], list[np.ndarray]]]:
         "5_people": lambda: five_people(count),
         "static_1_face": lambda: [letterbox(cv2.imread(str(DATA / name))) for name in ONE_FACE],
         "static_5_faces": lambda: [letterbox(cv2.imread(str(DATA / FIVE_FACES)))],
+        "no_face": lambda: [letterbox(cv2.imread(str(DATA / NO_FACE)))],
     }
