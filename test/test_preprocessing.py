@@ -17,6 +17,7 @@ from emotion_perception.vision.preprocessing import (
     InputSpec,
     eye_roll,
     face_crop,
+    letterbox,
     normalise,
     preprocess_crop,
     preprocess_faces,
@@ -254,3 +255,121 @@ def test_a_crop_anywhere_is_the_square_of_the_border_extended_image(corner: tupl
     x0, y0 = corner
     crop = face_crop(image, (x0, y0, side, side), spec)
     assert np.array_equal(crop, _reference_crop(image, x0, y0, side, spec.size)), (corner, side)
+
+
+def _reference_letterbox(image: np.ndarray, size: int) -> np.ndarray:
+    """The documented letterbox built another way: the image resized to keep its aspect (area averaging to
+    shrink, bilinear to enlarge), pasted in the middle of a black square (odd margins leave the extra pixel
+    after the image)."""
+    height, width = image.shape[:2]
+    new_w, new_h = max(1, round(width * size / max(height, width))), max(1, round(height * size / max(height, width)))
+    shrink = new_w < width or new_h < height
+    scaled = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    left, top = (size - new_w) // 2, (size - new_h) // 2
+    padded = cv2.copyMakeBorder(scaled, top, size - new_h - top, left, size - new_w - left,
+                                cv2.BORDER_CONSTANT, value=0)
+    return padded.reshape(size, size, *image.shape[2:])
+
+
+@pytest.mark.parametrize("size", [128, 101, 640, 900])  # shrunk, shrunk to an odd side, as is, enlarged
+def test_a_wide_frame_is_letterboxed_whole_between_black_bars_above_and_below(frame, size: int) -> None:
+    boxed = letterbox(frame, size)  # 640 x 360 BGR
+    assert boxed.shape == (size, size, 3) and boxed.dtype == np.uint8
+    assert np.array_equal(boxed, _reference_letterbox(frame, size)), size
+    rows = np.nonzero(boxed.any(axis=(1, 2)))[0]
+    image_rows = round(360 * size / 640)
+    assert rows[-1] - rows[0] + 1 == image_rows  # the aspect is kept
+    assert abs(rows[0] - (size - 1 - rows[-1])) <= 1  # centred: the bars differ by at most one row
+    assert boxed[:, 0].any() and boxed[:, -1].any()  # the full width is used
+
+
+def test_a_tall_face_crop_is_letterboxed_between_bars_left_and_right(frame, box) -> None:
+    x, w = round(box[0]), round(box[2])
+    face = np.ascontiguousarray(frame[:, x:x + w])  # the face's columns, top to bottom: taller than wide
+    for size in (128, 2 * face.shape[0] + 1):  # shrunk, and enlarged (bilinear) to an odd side
+        boxed = letterbox(face, size)
+        assert np.array_equal(boxed, _reference_letterbox(face, size)), size
+        cols = np.nonzero(boxed.any(axis=(0, 2)))[0]
+        assert cols[-1] - cols[0] + 1 == round(face.shape[1] * size / face.shape[0])
+        assert abs(cols[0] - (size - 1 - cols[-1])) <= 1
+        assert boxed[0].any() and boxed[-1].any()
+
+
+def test_letterbox_keeps_the_channels_of_gray_and_single_channel_images(frame) -> None:
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    boxed = letterbox(gray, 128)
+    assert boxed.shape == (128, 128) and np.array_equal(boxed, _reference_letterbox(gray, 128))
+    single = letterbox(gray[..., None], 128)
+    assert single.shape == (128, 128, 1) and np.array_equal(single[..., 0], boxed)
+
+
+def test_letterbox_keeps_a_line_a_pixel_thick_and_refuses_an_empty_image() -> None:
+    line = np.full((1, 1000, 3), 255, np.uint8)  # scaled by 0.128: under a pixel tall, kept as one row
+    boxed = letterbox(line, 128)
+    assert np.nonzero(boxed.any(axis=(1, 2)))[0].tolist() == [63] and (boxed[63] == 255).all()
+    column = letterbox(np.full((1000, 1), 255, np.uint8), 128)
+    assert np.nonzero(column.any(axis=0))[0].tolist() == [63] and (column[:, 63] == 255).all()
+    assert (letterbox(np.full((1, 1), 7, np.uint8), 16) == 7).all()  # one pixel fills the square
+    for shape in ((0, 10, 3), (10, 0, 3), (0, 0)):
+        with pytest.raises(ValueError, match=r"empty image of shape \(" + str(shape[0])):
+            letterbox(np.zeros(shape, np.uint8), 128)
+
+
+def test_single_channel_gray_is_read_as_gray_and_other_channel_counts_are_refused(frame, box) -> None:
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    crop = face_crop(gray, box, SPEC)
+    assert np.array_equal(face_crop(gray[..., None], box, SPEC), crop)
+    colour = InputSpec(grayscale=False)
+    for image in (gray, gray[..., None]):  # gray into a colour model: the gray crop in all three channels
+        bgr = face_crop(image, box, colour)
+        assert bgr.shape == (48, 48, 3)
+        assert all(np.array_equal(bgr[..., c], face_crop(gray, box, InputSpec(grayscale=True))) for c in range(3))
+    bgra = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
+    for image in (bgra, frame[..., :2], frame[None]):
+        for spec in (SPEC, colour):
+            with pytest.raises(ValueError, match=r"expected a gray \(H, W\) or BGR \(H, W, 3\) image, got shape"):
+                face_crop(image, box, spec)
+
+
+def test_an_empty_or_one_dimensional_image_is_refused_and_a_one_pixel_strip_is_cropped() -> None:
+    for shape in ((0, 10), (10, 0), (0, 10, 3), (10,)):
+        with pytest.raises(ValueError, match=r"empty image of shape \("):
+            face_crop(np.zeros(shape, np.uint8), (0, 0, 5, 5), SPEC)
+    row = np.arange(100, dtype=np.uint8)[None]  # one row: every crop row replicates it
+    crop = face_crop(row, (20, -10, 20, 20), InputSpec(size=20, scale=1.0))
+    assert (crop == row[0, 20:40]).all()
+    column = np.ascontiguousarray(row.T)
+    crop = face_crop(column, (-10, 20, 20, 20), InputSpec(size=20, scale=1.0))
+    assert (crop == column[20:40]).all()
+
+
+def test_a_box_under_a_pixel_is_the_one_pixel_it_covers() -> None:
+    image = np.random.default_rng(4).integers(0, 256, (40, 40), dtype=np.uint8)
+    crop = face_crop(image, (10.1, 20.1, 0.6, 0.6), InputSpec(scale=1.0))  # the pixel at row 20, column 10
+    assert (crop == image[20, 10]).all()
+
+
+def test_a_crop_exactly_eight_times_the_image_is_accepted() -> None:
+    image = np.random.default_rng(5).integers(0, 256, (48, 64), dtype=np.uint8)
+    spec = InputSpec(scale=1.0)
+    assert face_crop(image, (-224.0, -224.0, 512.0, 512.0), spec).shape == (48, 48)  # 8 x 64 px
+    with pytest.raises(ValueError, match="more than 8x the image's 64 px"):
+        face_crop(image, (-224.0, -224.0, 513.0, 513.0), spec)
+
+
+@pytest.mark.parametrize(("corner", "side"), [
+    ((-20, 40), 20), ((40, -20), 20), ((-20, -20), 20), ((140, 40), 20), ((40, 120), 20),  # touching an edge outside
+    ((-30, -30), 200),  # over the whole image with a margin on every side
+])
+def test_a_crop_touching_or_enclosing_the_image_is_the_square_of_the_border_extended_image(
+        corner: tuple[int, int], side: int) -> None:
+    image = np.random.default_rng(3).integers(0, 256, (120, 140), dtype=np.uint8)
+    spec = InputSpec(scale=1.0)
+    crop = face_crop(image, (*corner, side, side), spec)
+    assert np.array_equal(crop, _reference_crop(image, *corner, side, spec.size)), (corner, side)
+
+
+def test_a_square_image_with_a_one_pixel_margin_all_round_is_padded() -> None:
+    image = np.random.default_rng(6).integers(0, 256, (46, 46), dtype=np.uint8)
+    crop = face_crop(image, (-1, -1, 48, 48), InputSpec(scale=1.0))
+    assert np.array_equal(crop, cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE))
