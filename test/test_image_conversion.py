@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -289,3 +291,67 @@ def test_numpy_to_image_builds_a_message_that_serialises(encoding: str) -> None:
         assert msg.header == (given or Header())
         assert msg.is_bigendian == 0  # this machine's (little-endian) order, 16-bit samples included
         assert np.array_equal(image_to_numpy(msg), array)
+
+
+def _face_jpeg() -> CompressedImage:
+    """A real face (test/data's Pexels frame, 160 x 90) as a baseline JPEG."""
+    frame = cv2.imread(str(Path(__file__).parent / "data" / "pexels_sad_030.jpg"), cv2.IMREAD_COLOR)
+    return bgr8_to_compressed(cv2.resize(frame, (160, 90), interpolation=cv2.INTER_AREA), "jpeg")
+
+
+def _sof_at(jpeg: bytes) -> int:
+    return next(i for i in range(2, len(jpeg) - 1) if jpeg[i] == 0xFF and jpeg[i + 1] == 0xC0)
+
+
+#: JPEG frame headers (ITU T.81 B.1.1.3): every SOFn, 0xC0 to 0xCF, except DHT (C4), JPG (C8) and DAC (CC).
+FRAME_HEADERS = [m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)]
+
+
+@pytest.mark.parametrize("marker", range(0xBE, 0xD2))
+def test_every_kind_of_jpeg_frame_header_gives_the_size_and_no_other_segment_does(marker: int) -> None:
+    bomb = _headers_only(_face_jpeg(), 30_000, 20_000)
+    raw = bytearray(bomb.data)
+    raw[_sof_at(bytes(raw)) + 1] = marker
+    bomb.data = bytes(raw)
+    if marker in FRAME_HEADERS:  # baseline, extended, progressive, lossless, hierarchical, arithmetic
+        with pytest.raises(ImageTooLargeError, match="30000x20000 pixels"):
+            compressed_to_bgr8(bomb)
+    else:  # a table or other segment holds no size: the bytes there are not read as one
+        with pytest.raises(ImageConversionError, match="cannot decode") as refused:
+            compressed_to_bgr8(bomb)
+        assert not isinstance(refused.value, ImageTooLargeError)
+
+
+def test_a_header_cut_right_after_the_size_is_still_read_and_one_byte_shorter_is_not() -> None:
+    jpeg = _headers_only(_face_jpeg(), 30_000, 20_000)
+    sof = _sof_at(bytes(jpeg.data))
+    png = _headers_only(bgr8_to_compressed(cv2.imdecode(np.frombuffer(_face_jpeg().data, np.uint8),
+                                                        cv2.IMREAD_COLOR), "png"), 30_000, 20_000)
+    for msg, end in ((jpeg, sof + 9), (png, 24)):  # JPEG: marker, length, precision, height, width; PNG: IHDR size
+        whole = CompressedImage(format=msg.format)
+        whole.data = bytes(msg.data)[:end]
+        with pytest.raises(ImageTooLargeError, match="30000x20000 pixels"):
+            compressed_to_bgr8(whole)
+        short = CompressedImage(format=msg.format)
+        short.data = bytes(msg.data)[:end - 1]
+        with pytest.raises(ImageConversionError, match="cannot decode") as refused:
+            compressed_to_bgr8(short)
+        assert not isinstance(refused.value, ImageTooLargeError)
+
+
+def test_a_jpeg_whose_segments_lose_their_markers_is_not_read_past_the_break() -> None:
+    """Parsing stops at a byte that is not a marker: a size further on is not trusted (decoding decides)."""
+    bomb = _headers_only(_face_jpeg(), 30_000, 20_000)
+    raw = bytes(bomb.data)
+    broken = CompressedImage(format="jpeg")
+    broken.data = raw[:2] + b"\x00" + raw[2:]  # a stray byte where the first segment's marker belongs
+    with pytest.raises(ImageConversionError, match="cannot decode") as refused:
+        compressed_to_bgr8(broken)
+    assert not isinstance(refused.value, ImageTooLargeError)
+
+
+def test_a_real_face_decodes_to_its_size_with_the_limit_at_its_edge() -> None:
+    jpeg = _face_jpeg()
+    assert compressed_to_bgr8(jpeg, max_pixels=160 * 90).shape == (90, 160, 3)
+    with pytest.raises(ImageTooLargeError, match="160x90 pixels is larger than the limit of 14399 pixels"):
+        compressed_to_bgr8(jpeg, max_pixels=160 * 90 - 1)
