@@ -373,3 +373,21 @@ def test_a_square_image_with_a_one_pixel_margin_all_round_is_padded() -> None:
     image = np.random.default_rng(6).integers(0, 256, (46, 46), dtype=np.uint8)
     crop = face_crop(image, (-1, -1, 48, 48), InputSpec(scale=1.0))
     assert np.array_equal(crop, cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE))
+
+
+def test_a_single_channel_crop_already_at_the_model_size_comes_out_gray(frame) -> None:
+    face = cv2.cvtColor(cv2.resize(frame, (48, 48), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    crop = face_crop(face[..., None], SPEC.full_frame_box(48, 48), SPEC)
+    assert crop.shape == (48, 48) and np.array_equal(crop, face)
+
+
+@pytest.mark.parametrize("side", [5, 8, 11, 16])
+def test_a_small_rolled_face_is_filled_from_the_image_never_from_black(side: int) -> None:
+    """However small the face and whatever the roll, every crop pixel comes from the image (border replicated)."""
+    image = np.full((100, 100), 200, np.uint8)
+    rng = np.random.default_rng(side)
+    for _ in range(25):
+        x, y = rng.uniform(20, 70, 2)
+        roll = float(rng.uniform(-180, 180))
+        crop = face_crop(image, (x, y, side, side), InputSpec(size=16, scale=1.0), roll)
+        assert (crop == 200).all(), (x, y, roll)
