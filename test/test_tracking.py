@@ -12,6 +12,7 @@ import pytest
 from emotion_perception.vision.detection import Detection
 from emotion_perception.vision.tracking import (
     ID_LENGTH,
+    ISSUED_MEMORY,
     FaceTracker,
     Track,
     TrackedFaces,
@@ -282,3 +283,30 @@ def test_reset_forgets_every_face() -> None:
 def test_invalid_tracked_rules_are_rejected(kwargs: dict, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         TrackedFaces(**kwargs)
+
+
+def test_iou_reads_each_box_bottom_from_its_own_y_and_height() -> None:
+    # Each box's bottom (y + height) differs from its width + height, and it is the lower bottom that bounds.
+    a, b = (10, 20, 40, 30), (30, 30, 50, 60)  # overlap 20 x 20 of areas 1200 and 3000
+    assert iou(a, b) == pytest.approx(400 / (1200 + 3000 - 400))
+    assert iou(b, a) == pytest.approx(400 / (1200 + 3000 - 400))
+
+
+def test_a_tracker_remembers_exactly_its_last_issued_memory_of_ids() -> None:
+    """The ids never issued again are the last ISSUED_MEMORY ones, the newest included."""
+    tracker = FaceTracker()
+    issued = [tracker._new_id() for _ in range(ISSUED_MEMORY + 1)]
+    remembered = list(tracker._issued)
+    assert len(remembered) == ISSUED_MEMORY
+    assert remembered == issued[1:]  # the oldest was forgotten, the newest kept
+
+
+def test_tracked_defaults_are_hri_face_detects_three_frames_in_and_four_missed_out() -> None:
+    rule = TrackedFaces()
+    frames = [["a"], ["a"], ["a"], [], [], [], [], []]
+    assert listed_over(rule, frames) == [[], [], ["a"], ["a"], ["a"], ["a"], ["a"], []]
+
+
+def test_tracked_without_misses_allowed_drops_a_face_on_its_first_missed_frame() -> None:
+    rule = TrackedFaces(min_frames=1, max_missed=0)
+    assert listed_over(rule, [["a"], ["a"], [], ["a"]]) == [["a"], ["a"], [], ["a"]]
