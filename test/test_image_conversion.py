@@ -355,3 +355,93 @@ def test_a_real_face_decodes_to_its_size_with_the_limit_at_its_edge() -> None:
     assert compressed_to_bgr8(jpeg, max_pixels=160 * 90).shape == (90, 160, 3)
     with pytest.raises(ImageTooLargeError, match="160x90 pixels is larger than the limit of 14399 pixels"):
         compressed_to_bgr8(jpeg, max_pixels=160 * 90 - 1)
+
+
+def _face_bgr() -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(_face_jpeg().data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def test_raw_pixels_are_a_view_of_the_message_in_native_order_and_the_limit_is_inclusive() -> None:
+    face = _face_bgr()
+    gray16 = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257
+    for array, encoding in ((face, "bgr8"), (gray16, "mono16")):
+        msg = numpy_to_image(array, encoding)
+        pixels = image_to_numpy(msg)
+        np.testing.assert_array_equal(pixels, array)
+        assert pixels.dtype.isnative and np.shares_memory(pixels, np.frombuffer(msg.data, np.uint8)), encoding
+    big = numpy_to_image(gray16.byteswap(), "mono16")
+    big.is_bigendian = 1
+    swapped = image_to_numpy(big)
+    assert swapped.dtype.isnative and swapped.dtype == np.uint16
+    np.testing.assert_array_equal(swapped, gray16)
+    msg = numpy_to_image(face)
+    assert image_to_bgr8(msg, max_pixels=160 * 90).shape == (90, 160, 3)  # the limit itself is allowed
+    with pytest.raises(ImageTooLargeError, match="image of 160x90 pixels is larger than the limit of 14399 pixels"):
+        image_to_bgr8(msg, max_pixels=160 * 90 - 1)
+
+
+def test_an_unknown_encoding_names_every_supported_one() -> None:
+    with pytest.raises(ImageConversionError, match="supported: " + ", ".join(SUPPORTED_ENCODINGS) + "$"):
+        image_to_bgr8(_image(encoding="bayer_rggb8"))
+
+
+def test_a_header_size_is_width_times_height_of_full_32_bit_png_fields() -> None:
+    png = bgr8_to_compressed(_face_bgr(), "png")
+    narrow = _headers_only(png, 2, 3000)  # 6000 pixels: under the limit, so decoding decides (and fails)
+    with pytest.raises(ImageConversionError, match="cannot decode") as refused:
+        compressed_to_bgr8(narrow, max_pixels=10_000)
+    assert not isinstance(refused.value, ImageTooLargeError)
+    for width, height in ((2**24 + 1, 1), (1, 2**24 + 1)):  # a size past 24 bits is read whole
+        with pytest.raises(ImageTooLargeError, match=f"{width}x{height} pixels"):
+            compressed_to_bgr8(_headers_only(png, width, height), max_pixels=1000)
+
+
+def test_a_jpeg_with_a_long_segment_before_its_frame_header_is_still_sized_before_decoding() -> None:
+    """An Exif (APP1) segment of kilobytes before the frame header, as cameras write: skipped by its 16-bit length."""
+    bomb = _headers_only(_face_jpeg(), 30_000, 20_000)
+    exif = b"\xff\xe1" + (1002).to_bytes(2, "big") + b"Exif\x00\x00" + bytes(994)
+    bomb.data = bytes(bomb.data)[:2] + exif + bytes(bomb.data)[2:]
+    with pytest.raises(ImageTooLargeError, match="30000x20000 pixels"):
+        compressed_to_bgr8(bomb)
+
+
+def test_an_image_whose_header_is_not_read_is_still_limited_after_decoding() -> None:
+    """A fill byte before the first marker (T.81 B.1.1.2) hides the size from the header check; decoding finds it."""
+    jpeg = _face_jpeg()
+    filled = CompressedImage(format="jpeg")
+    filled.data = bytes(jpeg.data)[:2] + b"\xff" + bytes(jpeg.data)[2:]
+    assert compressed_to_bgr8(filled, max_pixels=160 * 90).shape == (90, 160, 3)
+    with pytest.raises(ImageTooLargeError, match=r"^compressed image of 160x90 pixels is larger than the limit"
+                                                 r" of 14399 pixels$"):
+        compressed_to_bgr8(filled, max_pixels=160 * 90 - 1)
+    with pytest.raises(ImageTooLargeError, match="of 90x160 pixels"):
+        compressed_to_bgr8(_transposed(filled), max_pixels=100)
+
+
+def _transposed(msg: CompressedImage) -> CompressedImage:
+    image = compressed_to_bgr8(msg)
+    out = bgr8_to_compressed(np.ascontiguousarray(image.transpose(1, 0, 2)), "jpeg")
+    out.data = bytes(out.data)[:2] + b"\xff" + bytes(out.data)[2:]
+    return out
+
+
+def test_encoding_defaults_to_jpeg_at_quality_90_and_quality_is_applied() -> None:
+    face = _face_bgr()
+    default = bgr8_to_compressed(face, header=Header(frame_id="camera"))
+    assert default.format == "jpeg" and bytes(default.data[:2]) == b"\xff\xd8"
+    assert default.header.frame_id == "camera"
+    assert bytes(default.data) == bytes(bgr8_to_compressed(face, "jpeg", quality=90).data)
+    sizes = [len(bgr8_to_compressed(face, "jpeg", quality=q).data) for q in (10, 50, 90, 95, 100)]
+    assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)
+    png = bgr8_to_compressed(face, "png", Header(frame_id="png_camera"))
+    assert bytes(png.data[:8]) == b"\x89PNG\r\n\x1a\n" and png.header.frame_id == "png_camera"
+    assert np.array_equal(compressed_to_bgr8(png), face)  # lossless
+
+
+def test_encoding_refuses_other_formats_and_says_when_opencv_cannot_encode() -> None:
+    face = _face_bgr()
+    with pytest.raises(ImageConversionError, match=r"^unsupported compressed format 'bmp'; use 'jpeg' or 'png'$"):
+        bgr8_to_compressed(face, "bmp")
+    strip = np.ascontiguousarray(np.tile(face[:1], (1, 440, 1)))  # 70 400 px wide: past JPEG's 65 500
+    with pytest.raises(ImageConversionError, match=r"could not encode an image of shape \(1, 70400, 3\) as jpeg"):
+        bgr8_to_compressed(strip, "jpeg")
