@@ -9,12 +9,20 @@ import os
 import socket
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from emotion_perception.feedback.rule import Action, ActionVerdict, Verdict
-from emotion_perception.feedback.stats_store import StatsStore, StatsStoreError, default_robot_id
+from emotion_perception.feedback.stats_store import (
+    APPLICATION_ID,
+    StatsStore,
+    StatsStoreError,
+    StoreHealth,
+    default_robot_id,
+    one_line,
+)
 from emotion_perception.feedback.store_url import default_outbox, open_store, sqlite_path
 
 
@@ -286,3 +294,86 @@ def test_another_module_missing_behind_a_postgresql_store_is_not_taken_for_psyco
     with pytest.raises(ModuleNotFoundError) as missing:
         open_store("postgresql://fleet/verdicts", "robot_a")
     assert missing.value.name == "emotion_perception.feedback.outbox"
+
+
+def test_badly_received_and_unknown_are_counted_apart(tmp_path: Path) -> None:
+    store = StatsStore(tmp_path / "stats.db")
+    for v in (verdict("b1", "bow", Verdict.BADLY_RECEIVED, -0.4), verdict("b2", "bow", Verdict.BADLY_RECEIVED, -0.2),
+              verdict("b3", "bow", Verdict.UNKNOWN)):
+        assert store.record(v) is True  # committed to the database itself
+    (bow,) = store.stats()
+    assert (bow.count, bow.well_received, bow.neutral, bow.badly_received, bow.unknown) == (3, 0, 0, 2, 1)
+    assert bow.mean_delta == pytest.approx(-0.3)
+    store.close()
+
+
+def test_location_health_and_reads_of_a_closed_store(tmp_path: Path) -> None:
+    store = StatsStore(tmp_path / "stats.db")
+    assert store.location == str(tmp_path / "stats.db")
+    assert store.health() == StoreHealth(connected=True, queued=0, outages=0, last_error="")
+    store.close()
+    with pytest.raises(StatsStoreError, match=f"^cannot read {tmp_path / 'stats.db'}: "):
+        store.action_ids()
+
+
+def test_the_store_is_used_from_other_threads(tmp_path: Path) -> None:
+    """The node records from its executor's threads, not the one that opened the store."""
+    store = StatsStore(tmp_path / "stats.db")
+    errors: list[BaseException] = []
+
+    def record(v: ActionVerdict) -> None:
+        try:
+            store.record(v)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    workers = [threading.Thread(target=record, args=(v,)) for v in SAMPLE]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=30)
+    assert errors == [] and sorted(store.action_ids()) == sorted(v.action.action_id for v in SAMPLE)
+    store.close()
+
+
+def test_a_database_of_another_application_is_refused_whatever_its_user_version(tmp_path: Path) -> None:
+    for name, pragmas in (("theirs.db", "PRAGMA user_version = 1"),  # another app's schema 1
+                          ("no_version.db", f"PRAGMA application_id = {APPLICATION_ID}")):  # ours, never written
+        path = tmp_path / name
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE notes (text TEXT)")
+            conn.execute(pragmas)
+        before = path.read_bytes()
+        with pytest.raises(StatsStoreError, match="not an emotion_perception stats database"):
+            StatsStore(path)
+        assert path.read_bytes() == before, name
+
+
+def test_default_robot_id_strips_only_slashes() -> None:
+    assert default_robot_id("/XR1/") == "XR1"
+    assert default_robot_id("X") == "X"
+
+
+def test_one_line_joins_a_drivers_lines_and_names_a_silent_error() -> None:
+    assert one_line(ConnectionError('connection refused\n\tIs the server running on host "db" (10.0.0.5)?')) == (
+        'connection refused Is the server running on host "db" (10.0.0.5)?')
+    assert one_line(TimeoutError()) == "TimeoutError"
+    assert one_line(OSError("  \n ")) == "OSError"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_an_unwritable_database_or_folder_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    StatsStore(path).close()
+    path.chmod(0o444)
+    with pytest.raises(StatsStoreError, match=f"^stats database {path} is not writable$"):
+        StatsStore(path)
+    path.chmod(0o644)
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StatsStoreError, match=f"^folder {folder} of stats database is not writable$"):
+            StatsStore(folder / "stats.db")
+    finally:
+        folder.chmod(0o755)
