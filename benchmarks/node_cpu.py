@@ -111,9 +111,11 @@ class Planner(Node):
             self.diagnostics.extend({kv.key: kv.value for kv in s.values} for s in msg.status
                                     if s.name.startswith("perception_node"))
 
-    def clear(self) -> None:
+    def clear(self, arrays: bool = True) -> None:
+        """Forget the diagnostics received so far, and the arrays unless ``arrays`` is false."""
         with self.lock:
-            self.arrays.clear()
+            if arrays:
+                self.arrays.clear()
             self.diagnostics.clear()
 
 
@@ -133,6 +135,7 @@ def measure(planner: Planner, rate: float, faces: int, threads: int, seconds: fl
     label = f"{faces}_face{'s' if faces != 1 else ''}_{rate:g}hz_{f'{threads}_threads' if threads else 'defaults'}"
     label += "".join(f"_{name}_{value}" for name, value in (params or {}).items())
     load = os.getloadavg()[0]
+    planner.clear()
     with (log_dir / f"{label}.log").open("w") as log:
         node = subprocess.Popen(perception_command(threads, params), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -141,7 +144,8 @@ def measure(planner: Planner, rate: float, faces: int, threads: int, seconds: fl
         try:
             if cam.stdout.readline().strip() != MEASURE:
                 raise RuntimeError(f"the camera ended before its measured seconds; see {log_dir / label}.log")
-            planner.clear()
+            # The first measured frame may be answered already: only arrays of measured frames were kept anyway.
+            planner.clear(arrays=False)
             window = CpuWindow({"node": node.pid})
             sent = json.loads(cam.stdout.readline())["sent"]
             cpu = window.percent()["node"]
