@@ -377,3 +377,21 @@ def test_an_unwritable_database_or_folder_is_a_clear_error(tmp_path: Path) -> No
             StatsStore(folder / "stats.db")
     finally:
         folder.chmod(0o755)
+
+
+def test_a_database_another_process_keeps_locked_is_a_clear_error_and_stays_intact(tmp_path: Path) -> None:
+    path = tmp_path / "stats.db"
+    store = StatsStore(path)
+    store.record(SAMPLE[0])
+    store.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another writer holds it past sqlite's 5 s busy timeout
+    try:
+        with pytest.raises(StatsStoreError, match=f"^cannot open stats database {path}: database is locked$"):
+            StatsStore(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    reopened = StatsStore(path)
+    assert reopened.action_ids() == ["w1"]
+    reopened.close()
