@@ -43,8 +43,8 @@ ROSDEP_KEYS: dict[str, str | None] = {
 }
 # Run-time dependencies loaded by another one, not imported here: uvicorn's WebSocket protocol.
 LOADED_EXEC_DEPENDS = {"python3-websockets"}
-# Test dependencies that are programs the tests start, not imports.
-PROGRAM_TEST_DEPENDS = {"postgresql"}
+# Test dependencies that are not imports: programs the tests start, the pytest plugin pytest.ini configures.
+PROGRAM_TEST_DEPENDS = {"postgresql", "python3-pytest-timeout"}
 # This repository's own modules, the tests' helpers among them.
 OWN = {"emotion_perception", "emotion_perception_training", "training", "benchmarks", "harness",
        *(path.stem for path in (ROOT / "test").glob("*.py"))}
