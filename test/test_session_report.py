@@ -243,3 +243,40 @@ def test_the_report_goes_into_a_new_nested_folder_and_again_into_the_same_one(
         code, _, err = run_report(capsys, session, "-o", out)
         assert code == 0, err
     assert (out / "verdicts.csv").read_bytes().count(b"\r\n") == len(ACTIONS) + 1  # csv's own line ends, as written
+
+
+def test_the_summaries_list_the_sessions_facts_and_the_csvs_keep_every_reaction_field(
+    session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "facts"
+    assert run_report(capsys, session, "-o", out)[0] == 0
+    facts = [
+        ("session", "session.mcap"),
+        ("span", "8.9 s"),
+        ("reactions", "90 from 1 face id(s) on /human/reaction"),
+        ("actions", "3"),
+        ("parameters", "package defaults"),
+        ("recorded verdicts compared", "0: 0 unchanged, 0 changed"),
+        ("re-judged", "1 WELL_RECEIVED, 1 NEUTRAL, 1 UNKNOWN"),
+        ("inputs dropped by the rule", "none"),
+    ]
+    markdown = (out / "summary.md").read_text().splitlines()
+    assert markdown[:len(facts) + 2] == ["# Session report: session.mcap", ""] + [f"- **{k}**: {v}" for k, v in facts]
+    assert "| name | time_s | recorded_verdict | recorded_delta | rejudged_verdict | rejudged_delta |" \
+           " rejudged_confidence | changed |" in markdown
+    assert "| wave | 6.50 |  |  | NEUTRAL | +0.00 | 1.00 |  |" in markdown
+    page = (out / "summary.html").read_text()
+    assert page.startswith("<!doctype html><html><head><meta charset='utf-8'><title>session.mcap</title>")
+    assert all(f"<li><b>{k}</b>: {v}</li>" in page for k, v in facts)
+    assert "<th>rejudged_confidence</th>" in page and page.rstrip().endswith("</table></body></html>")
+    reactions = read_csv(out / "reactions.csv")
+    assert list(reactions[0]) == ["time_s", "stamp_ns", "face_id", "valence", "valence_score", "confidence"]
+    first = reactions[0]
+    assert first["time_s"] == "0.000" and first["stamp_ns"] == str(START_NS) and first["valence"] == "-1"
+    assert len(first["valence_score"].split(".")[1]) == 4 and len(first["confidence"].split(".")[1]) == 4
+    assert [float(r["time_s"]) for r in reactions] == sorted(float(r["time_s"]) for r in reactions)
+    verdicts = read_csv(out / "verdicts.csv")
+    assert list(verdicts[0]) == ["action_id", "name", "time_s", "recorded_verdict", "recorded_delta",
+                                 "rejudged_verdict", "rejudged_delta", "rejudged_confidence", "n_baseline",
+                                 "n_response", "changed"]
+    assert verdicts[2]["rejudged_verdict"] == "UNKNOWN" and verdicts[2]["rejudged_delta"] == ""
