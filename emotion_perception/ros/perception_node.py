@@ -46,6 +46,7 @@ from emotion_perception.ros.image_conversion import (
     image_to_bgr8,
     numpy_to_image,
 )
+from emotion_perception.ros.lifecycle_service import refuse_unavailable_transitions
 from emotion_perception.ros.malloc_tuning import keep_freed_buffers
 from emotion_perception.ros.messages import reaction_to_msg
 from emotion_perception.ros.node_main import run_node, set_up_or_destroy
@@ -136,6 +137,7 @@ class PerceptionNode(LifecycleNode):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__("perception_node", **kwargs)
+        refuse_unavailable_transitions(self)  # Jazzy's rclpy would end the process on a transition not offered
         set_up_or_destroy(self._setup, super().destroy_node)
 
     def _setup(self) -> None:
