@@ -280,3 +280,31 @@ def test_the_summaries_list_the_sessions_facts_and_the_csvs_keep_every_reaction_
                                  "rejudged_verdict", "rejudged_delta", "rejudged_confidence", "n_baseline",
                                  "n_response", "changed"]
     assert verdicts[2]["rejudged_verdict"] == "UNKNOWN" and verdicts[2]["rejudged_delta"] == ""
+
+
+def test_help_names_the_tool_its_purpose_and_each_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    from emotion_perception.tools.session import report
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: report [-h] [--params PARAMS] [-o OUT] session")
+    assert " ".join(report.__doc__.split("\n\n")[0].split()) in text
+    for help_text in ("session file (.mcap)", "output folder (default: <session>_report next to it)",
+                      "parameter YAML whose action_feedback_node section re-judges (default: the package's"
+                      " config/emotion_perception.yaml)"):
+        assert help_text.replace(" ", "") in text.replace(" ", ""), help_text  # argparse may wrap at a hyphen
+
+
+def test_by_default_the_report_goes_next_to_the_session_and_names_its_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = write_session(tmp_path / "visit.mcap")
+    code, out, err = run_report(capsys, recording)
+    assert code == 0 and err == ""  # a complete recording: no warning
+    folder = tmp_path / "visit_report"
+    names = ("timeline.png", "reactions.csv", "verdicts.csv", "summary.md", "summary.html")
+    assert out == ("report: 3 actions re-judged, 0 verdict(s) changed; "
+                   + ", ".join(str(folder / n) for n in names) + "\n")
+    assert all((folder / n).is_file() for n in names)
