@@ -308,3 +308,30 @@ def test_by_default_the_report_goes_next_to_the_session_and_names_its_files(
     assert out == ("report: 3 actions re-judged, 0 verdict(s) changed; "
                    + ", ".join(str(folder / n) for n in names) + "\n")
     assert all((folder / n).is_file() for n in names)
+
+
+def test_a_cut_short_session_without_actions_still_gets_a_well_formed_report(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from emotion_perception.tools.session.report import write_report
+
+    session = Session(Path("cut.mcap"), False, _calm(2.0), [], {}, ["/human/reaction", "/robot_b/human/reaction"])
+    verdicts, drops = rejudge(session, FeedbackConfig())
+    paths = write_report(session, verdicts, drops + Counter(stale=2, late=1), FeedbackConfig(), "package defaults",
+                         tmp_path / "cut")
+    markdown = paths["summary.md"].read_text()
+    assert markdown.endswith("|---|---|---|---|---|---|---|---|\n")  # the table has its header and no row
+    lines = markdown.splitlines()
+    assert lines[:3] == ["# Session report: cut.mcap", "",
+                         "- **session**: cut.mcap (cut short: read up to its last chunk)"]
+    assert "- **reactions**: 21 from 1 face id(s) on /human/reaction, /robot_b/human/reaction" in lines
+    assert "- **re-judged**: none" in lines and "- **inputs dropped by the rule**: 1 late, 2 stale" in lines
+    assert lines[-5:-2] == ["", "![timeline](timeline.png)", ""]
+    page = paths["summary.html"].read_text()
+    assert page.endswith("<th>changed</th></tr>\n</table></body></html>\n")
+    assert ("</ul><img src='timeline.png' alt='timeline'><table border='1' cellpadding='4'><tr>"
+            "<th>name</th><th>time_s</th>") in page
+    assert "<li><b>session</b>: cut.mcap (cut short: read up to its last chunk)</li>\n<li>" in page
+    assert read_csv(paths["verdicts.csv"]) == []
+    assert paths["verdicts.csv"].read_text().splitlines() == [
+        "action_id,name,time_s,recorded_verdict,rejudged_verdict"]
