@@ -15,7 +15,6 @@ process exits with status 1 (so launch's ``respawn`` can restart it).
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import threading
@@ -31,7 +30,6 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.subscription import Subscription
 from rclpy.task import Future
 from sensor_msgs.msg import CompressedImage, Image
@@ -51,7 +49,7 @@ from emotion_perception.ros.malloc_tuning import keep_freed_buffers
 from emotion_perception.ros.messages import reaction_to_msg
 from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
-from emotion_perception.ros.qos import overridable_publisher
+from emotion_perception.ros.qos import overridable_publisher, overridable_subscription
 from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
 from emotion_perception.vision.recognizer import (
@@ -220,12 +218,12 @@ class PerceptionNode(LifecycleNode):
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, args=(self._stop,), name="perception_worker", daemon=True)
         self._worker.start()
-        self._image_sub = self.create_subscription(
+        self._image_sub = overridable_subscription(
+            self,
             CompressedImage if self._compressed else Image,
             "image/compressed" if self._compressed else "image",
             self._on_image,
-            copy.copy(qos_profile_sensor_data),  # rclpy writes the overrides into the profile it is given
-            qos_overriding_options=QoSOverridingOptions.with_default_policies(),
+            qos_profile_sensor_data,
         )
         self.get_logger().info(
             f"reading {self._image_sub.topic_name},"

@@ -1,6 +1,6 @@
 # Copyright 2026 The emotion_perception Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Publishers whose QoS a user overrides with parameters, as ``image_pipeline`` users expect.
+"""Publishers and subscriptions whose QoS a user overrides with parameters, as ``image_pipeline`` users expect.
 
 Every publisher of the package's own topics is made with :func:`overridable_publisher` (or passes
 :data:`OVERRIDABLE` as ``qos_overriding_options``): the node then declares read-only parameters
@@ -21,12 +21,14 @@ QoS as their defaults, and a parameter file (or ``-p``) changes them before the 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import QoSPolicyKind, QoSProfile
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.subscription import Subscription
 
 #: The policies a user may override: rclpy's defaults (history, depth, reliability) and durability.
 OVERRIDABLE_POLICIES = (QoSPolicyKind.RELIABILITY, QoSPolicyKind.HISTORY, QoSPolicyKind.DEPTH,
@@ -44,3 +46,13 @@ def overridable_publisher(node: Node, msg_type: type, topic: str, qos: QoSProfil
     create = node.create_lifecycle_publisher if lifecycle else node.create_publisher
     # A copy: rclpy writes the overrides into the profile it is given, which may be shared (a module constant).
     return create(msg_type, topic, copy.copy(qos), qos_overriding_options=OVERRIDABLE, **kwargs)
+
+
+def overridable_subscription(node: Node, msg_type: type, topic: str, callback: Callable[[Any], None],
+                             qos: QoSProfile, **kwargs: Any) -> Subscription:
+    """``node``'s subscription of ``topic`` whose reliability, history and depth the user may override.
+
+    Made again on each activation of a lifecycle node: like the publishers it gets a copy of ``qos``.
+    """
+    return node.create_subscription(msg_type, topic, callback, copy.copy(qos),
+                                    qos_overriding_options=QoSOverridingOptions.with_default_policies(), **kwargs)
