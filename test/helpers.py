@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -11,7 +13,7 @@ import numpy as np
 
 from emotion_perception.tools.polling import wait_for
 
-__all__ = ["DATA", "PROCESS_TEST_TIMEOUT_S", "ROOT", "load", "wait_for"]
+__all__ = ["DATA", "PROCESS_TEST_TIMEOUT_S", "ROOT", "appender", "load", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "test" / "data"
@@ -25,3 +27,12 @@ def load(name: str) -> np.ndarray:
     image = cv2.imread(str(DATA / name), cv2.IMREAD_COLOR)
     assert image is not None, f"cannot read {DATA / name}"
     return image
+
+
+def appender(into: list, lock: threading.Lock) -> Callable[[object], None]:
+    """A subscription callback that appends each message to ``into`` under ``lock`` (the test reads it elsewhere)."""
+    def callback(msg: object) -> None:
+        with lock:
+            into.append(msg)
+
+    return callback

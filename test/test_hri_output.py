@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import rclpy
 from builtin_interfaces.msg import Time
-from helpers import PROCESS_TEST_TIMEOUT_S, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, appender, wait_for
 from rclpy.executors import Executor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -63,16 +63,9 @@ class HriConsumer:
         if cropped:
             self._topics["cropped"] = Image
         self.node.create_subscription(IdsList, "/humans/faces/tracked", self._on_tracked, RELIABLE)
-        self.node.create_subscription(EmotionReaction, "/human/reaction", self._keep(self.reactions), RELIABLE)
+        self.node.create_subscription(EmotionReaction, "/human/reaction", appender(self.reactions, self.lock), RELIABLE)
         self.image_pub = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
         executor.add_node(self.node)
-
-    def _keep(self, into: list) -> object:
-        def callback(msg: object) -> None:
-            with self.lock:
-                into.append(msg)
-
-        return callback
 
     def _on_tracked(self, msg: IdsList) -> None:
         with self.lock:
@@ -83,7 +76,8 @@ class HriConsumer:
         for face_id in new:
             for name, msg_type in self._topics.items():
                 self.node.create_subscription(
-                    msg_type, f"/humans/faces/{face_id}/{name}", self._keep(self.per_face[face_id][name]), RELIABLE
+                    msg_type, f"/humans/faces/{face_id}/{name}",
+                    appender(self.per_face[face_id][name], self.lock), RELIABLE
                 )
 
     def matched(self, face_id: str, stamp: Time) -> dict[str, object] | None:

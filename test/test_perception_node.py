@@ -18,7 +18,7 @@ import rclpy
 import yaml
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, load, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, ROOT, appender, load, wait_for
 from node_process import STOPS, NodeProcess
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import Executor
@@ -50,18 +50,13 @@ class Camera:
         self.diagnostics: list[DiagnosticArray] = []
         self.debug: list[Image] = []
         self._lock = threading.Lock()
-        self.node.create_subscription(EmotionReaction, "/human/reaction", self._keep(self.reactions), RELIABLE)
-        self.node.create_subscription(EmotionReactionArray, "/human/reactions", self._keep(self.arrays), RELIABLE)
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._keep(self.diagnostics), RELIABLE)
+        self.node.create_subscription(
+            EmotionReaction, "/human/reaction", appender(self.reactions, self._lock), RELIABLE)
+        self.node.create_subscription(
+            EmotionReactionArray, "/human/reactions", appender(self.arrays, self._lock), RELIABLE)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", appender(self.diagnostics, self._lock), RELIABLE)
         self._stamp = 1_700_000_000
         executor.add_node(self.node)
-
-    def _keep(self, into: list) -> object:
-        def callback(msg: object) -> None:
-            with self._lock:
-                into.append(msg)
-
-        return callback
 
     def saw_status(self, level: bytes) -> bool:
         """Whether a /diagnostics status of ``level`` has arrived."""
@@ -69,7 +64,7 @@ class Camera:
 
     def subscribe_debug(self) -> None:
         self.node.create_subscription(
-            Image, "/perception_node/debug_image", self._keep(self.debug), qos_profile_sensor_data
+            Image, "/perception_node/debug_image", appender(self.debug, self._lock), qos_profile_sensor_data
         )
 
     def next_stamp(self) -> Time:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import rclpy
 from builtin_interfaces.msg import Time
-from helpers import PROCESS_TEST_TIMEOUT_S, load, wait_for
+from helpers import PROCESS_TEST_TIMEOUT_S, appender, load, wait_for
 from node_process import NodeProcess
 from rclpy.executors import Executor
 from rclpy.parameter import Parameter
@@ -58,24 +58,18 @@ class Consumer:
         self.reactions: list[EmotionReaction] = []
         self.topics: dict[str, list] = {}
         self.base = f"{hri_ns}/humans/faces"
-        self.node.create_subscription(IdsList, f"{self.base}/tracked", self._keep(self.tracked), RELIABLE)
-        self.node.create_subscription(EmotionReaction, f"{ns}/human/reaction", self._keep(self.reactions), RELIABLE)
+        self.node.create_subscription(IdsList, f"{self.base}/tracked", appender(self.tracked, self.lock), RELIABLE)
+        self.node.create_subscription(
+            EmotionReaction, f"{ns}/human/reaction", appender(self.reactions, self.lock), RELIABLE)
         self.image_pub = self.node.create_publisher(Image, f"{ns}/image", qos_profile_sensor_data)
         self._stamp = 0
         self._executor = executor
         executor.add_node(self.node)
 
-    def _keep(self, into: list) -> object:
-        def callback(msg: object) -> None:
-            with self.lock:
-                into.append(msg)
-
-        return callback
-
     def subscribe(self, face_id: str, name: str, msg_type: type) -> list:
         with self.lock:
             into = self.topics.setdefault(f"{face_id}/{name}", [])
-        self.node.create_subscription(msg_type, f"{self.base}/{face_id}/{name}", self._keep(into), RELIABLE)
+        self.node.create_subscription(msg_type, f"{self.base}/{face_id}/{name}", appender(into, self.lock), RELIABLE)
         return into
 
     def tracked_for(self, stamp: Time) -> IdsList | None:
@@ -221,7 +215,7 @@ def test_a_qos_override_of_tracked_applies_to_every_face_topic(ros_context: obje
     override = {"qos_overrides./humans/faces/tracked.publisher.reliability": "best_effort"}
     start_node(ros_context, executor, hri_min_frames=1, **override)
     consumer = Consumer(ros_context, executor)
-    consumer.node.create_subscription(IdsList, "/humans/faces/tracked", consumer._keep(consumer.tracked),
+    consumer.node.create_subscription(IdsList, "/humans/faces/tracked", appender(consumer.tracked, consumer.lock),
                                       qos_profile_sensor_data)
     face_id = consumer.send_until_listed()
     for topic in ("tracked", f"{face_id}/roi", f"{face_id}/landmarks", f"{face_id}/cropped"):
