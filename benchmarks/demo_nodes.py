@@ -30,13 +30,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from emotion_perception.ros.fastdds_profile import use_profile
+from benchmarks.dds_environment import keep_dds_on_this_host
 
 ROOT = Path(__file__).resolve().parents[1]
-# Before rclpy is imported: DDS stays on this host, on a domain of this run's own, with the SHM profile.
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 90 + 10))
-use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed Fast DDS reads
+keep_dds_on_this_host()  # before rclpy is imported
 
 import rclpy  # noqa: E402
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402

@@ -33,14 +33,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from emotion_perception.ros.fastdds_profile import use_profile
-
 ROOT = Path(__file__).resolve().parents[1]
-# Before rclpy is imported: DDS stays on this host, on a domain of this run's own, with the SHM profile.
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 90 + 10))
-use_profile(ROOT / "config" / "fastdds_shm.xml")  # the variable the installed Fast DDS reads
 sys.path.insert(0, str(ROOT))  # `make benchmark` runs this file as a script: its sibling modules are benchmarks.*
+
+from benchmarks.dds_environment import keep_dds_on_this_host  # noqa: E402
+
+keep_dds_on_this_host()  # before rclpy is imported
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

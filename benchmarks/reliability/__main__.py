@@ -9,15 +9,11 @@ goes to ``out/reliability/summary.md``. The exit status is 1 when any scenario b
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
-from emotion_perception.ros.fastdds_profile import use_profile
+from benchmarks.dds_environment import keep_dds_on_this_host
 
-# Before anything starts DDS: stay on this host, on a domain of this run's own, with the SHM profile.
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(10, 99)))
-use_profile(Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml")  # the one the installed Fast DDS reads
+keep_dds_on_this_host()  # before anything starts DDS
 
 import argparse  # noqa: E402 (after the DDS environment)
 import sys  # noqa: E402 (after the DDS environment)
