@@ -121,6 +121,10 @@ def _period(rate_hz: float) -> float:
     return 1.0 / rate_hz if rate_hz > 0 else 0.0
 
 
+#: What the log and /diagnostics say during the privacy pause (deactivated).
+PAUSED = "paused (inactive): no frame is processed or published until activated"
+
+
 class PerceptionNode(LifecycleNode):
     """The perception pipeline as a composable lifecycle node (``**kwargs`` go to ``rclpy.lifecycle.LifecycleNode``).
 
@@ -234,7 +238,7 @@ class PerceptionNode(LifecycleNode):
         """The privacy pause: publishers disabled first (a frame in hand is not published), then no frame taken."""
         result = super().on_deactivate(state)
         self._stop_processing()
-        self.get_logger().info("paused (inactive): no frame is processed or published until activated")
+        self.get_logger().info(PAUSED)
         return result
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -462,7 +466,7 @@ class PerceptionNode(LifecycleNode):
     def _idle_status(self, state: str) -> tuple[bytes, str]:
         """Level and message of /diagnostics while not active."""
         if state == "inactive":
-            return DiagnosticStatus.OK, "paused (inactive): no frame is processed or published until activated"
+            return DiagnosticStatus.OK, PAUSED
         if self._configure_error is not None:
             return DiagnosticStatus.ERROR, f"unconfigured: configure failed: {self._configure_error}"
         return DiagnosticStatus.WARN, f"{state}: no model loaded, no frame processed"
