@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import math
 import os
+import pwd
+import shutil
 import socket
 import sqlite3
 import sys
+import tempfile
 import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -361,22 +366,58 @@ def test_one_line_joins_a_drivers_lines_and_names_a_silent_error() -> None:
     assert one_line(OSError("  \n ")) == "OSError"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_an_unwritable_database_or_folder_is_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "stats.db"
-    StatsStore(path).close()
-    path.chmod(0o444)
-    with pytest.raises(StatsStoreError, match=f"^stats database {path} is not writable$"):
-        StatsStore(path)
-    path.chmod(0o644)
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o555)
+def as_unprivileged(check: Callable[[], None]) -> None:
+    """Run ``check`` where file permissions bind: here, or under root (whom they do not) in a child forked as
+    ``nobody``; its failure fails the caller."""
+    if os.geteuid() != 0:
+        check()
+        return
+    nobody = pwd.getpwnam("nobody")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            check()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, "the check failed as nobody (traceback above)"
+
+
+def test_an_unwritable_database_or_folder_is_a_clear_error() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="ep_unwritable_"))  # not under tmp_path: nobody may enter this one
     try:
-        with pytest.raises(StatsStoreError, match=f"^folder {folder} of stats database is not writable$"):
-            StatsStore(folder / "stats.db")
-    finally:
         folder.chmod(0o755)
+        path = folder / "stats.db"
+        StatsStore(path).close()
+        path.chmod(0o444)
+        locked = folder / "locked"
+        locked.mkdir(mode=0o555)
+
+        def check() -> None:
+            with pytest.raises(StatsStoreError, match=f"^stats database {path} is not writable$"):
+                StatsStore(path)
+            with pytest.raises(StatsStoreError, match=f"^folder {locked} of stats database is not writable$"):
+                StatsStore(locked / "stats.db")
+
+        as_unprivileged(check)
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_a_filesystem_without_wal_support_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite keeps its old journal mode where the filesystem has no shared memory for WAL (here: its real
+    ``unix-dotfile`` VFS, as some network mounts need): the store refuses rather than lose durability."""
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda path, **kw: connect(f"file:{path}?vfs=unix-dotfile", uri=True, **kw))
+    path = tmp_path / "stats.db"
+    with pytest.raises(StatsStoreError, match=f"^stats database {path} cannot use WAL journaling \\(got 'delete'\\)$"):
+        StatsStore(path)
 
 
 def test_a_database_another_process_keeps_locked_is_a_clear_error_and_stays_intact(tmp_path: Path) -> None:

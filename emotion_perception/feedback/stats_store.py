@@ -161,12 +161,13 @@ class StatsStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StatsStoreError(f"cannot create the folder of stats database {self.path}: {e}") from e
-        if self.path.exists():
-            _check_existing(self.path)
-            if not os.access(self.path, os.W_OK):
-                raise StatsStoreError(f"stats database {self.path} is not writable")
+        # Permissions first: reading a WAL database needs its folder writable, or SQLite calls it read-only.
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise StatsStoreError(f"stats database {self.path} is not writable")
         if not os.access(self.path.parent, os.W_OK | os.X_OK):
             raise StatsStoreError(f"folder {self.path.parent} of stats database is not writable")
+        if self.path.exists():
+            _check_existing(self.path)
         self._lock = threading.Lock()
         try:
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
