@@ -6,23 +6,37 @@ from __future__ import annotations
 
 import csv
 import math
+import re
+import shutil
+import sys
+from collections import Counter
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import yaml
 from mcap.writer import Writer
 from rclpy.serialization import serialize_message
-from session_helpers import ACTIONS, EXPECTED, SESSION_TOPICS, START_NS, stamp, write_session
+from session_helpers import ACTIONS, EXPECTED, FRAME_NS, SESSION_TOPICS, START_NS, stamp, write_session
 from std_msgs.msg import Header
 
-from emotion_msgs.msg import EmotionReaction, RobotAction
+from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_perception.feedback.rule import Action, FeedbackConfig, TimedReaction
 from emotion_perception.tools.session import replay
 from emotion_perception.tools.session.message_definitions import SEPARATOR, message_definition
-from emotion_perception.tools.session.report import RecordedVerdict, Session, main, rejudge, timeline, verdict_rows
+from emotion_perception.tools.session.report import (
+    RecordedVerdict,
+    Session,
+    load_session,
+    main,
+    rejudge,
+    timeline,
+    verdict_rows,
+    write_report,
+)
 from emotion_perception.tools.session.session_file import SessionWriter
-from emotion_perception.tools.timeline_plot import ActionMark, ValencePoint, VerdictMark
+from emotion_perception.tools.timeline_plot import ActionMark, ValencePoint, VerdictMark, plot_timeline
 
 
 @pytest.fixture(scope="module")
@@ -215,9 +229,11 @@ def test_verdict_rows_put_the_recorded_and_the_rejudged_verdict_side_by_side() -
     verdicts, _ = rejudge(session, FeedbackConfig())
     first, second = verdict_rows(session, verdicts)
     assert first == {"action_id": "a-1", "name": "wave", "time_s": "2.00", "recorded_verdict": "WELL_RECEIVED",
-                     "recorded_delta": "+0.50", "rejudged_verdict": "NEUTRAL", "rejudged_delta": "+0.00",
-                     "rejudged_confidence": "0.90", "n_baseline": "20", "n_response": "28", "changed": "yes"}
-    assert second["action_id"] == "a-2" and second["recorded_verdict"] == second["recorded_delta"] == ""
+                     "recorded_delta": "+0.50", "recorded_confidence": "0.70", "rejudged_verdict": "NEUTRAL",
+                     "rejudged_delta": "+0.00", "rejudged_confidence": "0.90", "n_baseline": "20", "n_response": "28",
+                     "changed": "yes"}
+    assert second["action_id"] == "a-2"
+    assert second["recorded_verdict"] == second["recorded_delta"] == second["recorded_confidence"] == ""
     assert second["changed"] == ""  # nothing recorded to compare with
     unknown = _session([], [Action("a-3", "nod", START_NS)], {"a-3": RecordedVerdict("UNKNOWN", math.nan, 0.0)})
     (row,) = verdict_rows(unknown, rejudge(unknown, FeedbackConfig())[0])
@@ -277,31 +293,36 @@ def test_the_summaries_list_the_sessions_facts_and_the_csvs_keep_every_reaction_
     assert [float(r["time_s"]) for r in reactions] == sorted(float(r["time_s"]) for r in reactions)
     verdicts = read_csv(out / "verdicts.csv")
     assert list(verdicts[0]) == ["action_id", "name", "time_s", "recorded_verdict", "recorded_delta",
-                                 "rejudged_verdict", "rejudged_delta", "rejudged_confidence", "n_baseline",
-                                 "n_response", "changed"]
+                                 "recorded_confidence", "rejudged_verdict", "rejudged_delta", "rejudged_confidence",
+                                 "n_baseline", "n_response", "changed"]
     assert verdicts[2]["rejudged_verdict"] == "UNKNOWN" and verdicts[2]["rejudged_delta"] == ""
 
 
-def test_help_names_the_tool_its_purpose_and_each_argument(capsys: pytest.CaptureFixture[str]) -> None:
-    from emotion_perception.tools.session import report
-
+def test_help_names_the_tool_its_purpose_and_each_argument(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per argument
     with pytest.raises(SystemExit) as done:
         main(["--help"])
     assert done.value.code == 0
-    text = " ".join(capsys.readouterr().out.split())
-    assert text.startswith("usage: report [-h] [--params PARAMS] [-o OUT] session")
-    assert " ".join(report.__doc__.split("\n\n")[0].split()) in text
-    for help_text in ("session file (.mcap)", "output folder (default: <session>_report next to it)",
-                      "parameter YAML whose action_feedback_node section re-judges (default: the package's"
-                      " config/emotion_perception.yaml)"):
-        assert help_text.replace(" ", "") in text.replace(" ", ""), help_text  # argparse may wrap at a hyphen
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:4] == ["usage: report [-h] [--params PARAMS] [-o OUT] session", "",
+                         "report: re-judge a recorded session's actions offline and compare with the verdicts "
+                         "recorded (no DDS).", ""]
+    text = "\n".join(lines)
+    assert re.search(r"^  session +session file \(\.mcap\)$", text, re.M)
+    assert re.search(r"^  --params PARAMS +parameter YAML whose action_feedback_node section re-judges "
+                     r"\(default: the package's config/emotion_perception\.yaml\)$", text, re.M)
+    assert re.search(r"^  -o.*--out OUT +output folder \(default: <session>_report next to it\)$", text, re.M)
 
 
 def test_by_default_the_report_goes_next_to_the_session_and_names_its_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recording = write_session(tmp_path / "visit.mcap")
-    code, out, err = run_report(capsys, recording)
+    monkeypatch.setattr(sys, "argv", ["report", str(recording)])  # as the console script calls it
+    code = main()
+    out, err = capsys.readouterr()
     assert code == 0 and err == ""  # a complete recording: no warning
     folder = tmp_path / "visit_report"
     names = ("timeline.png", "reactions.csv", "verdicts.csv", "summary.md", "summary.html")
@@ -311,10 +332,6 @@ def test_by_default_the_report_goes_next_to_the_session_and_names_its_files(
 
 
 def test_a_cut_short_session_without_actions_still_gets_a_well_formed_report(tmp_path: Path) -> None:
-    from collections import Counter
-
-    from emotion_perception.tools.session.report import write_report
-
     session = Session(Path("cut.mcap"), False, _calm(2.0), [], {}, ["/human/reaction", "/robot_b/human/reaction"])
     verdicts, drops = rejudge(session, FeedbackConfig())
     paths = write_report(session, verdicts, drops + Counter(stale=2, late=1), FeedbackConfig(), "package defaults",
@@ -335,3 +352,134 @@ def test_a_cut_short_session_without_actions_still_gets_a_well_formed_report(tmp
     assert read_csv(paths["verdicts.csv"]) == []
     assert paths["verdicts.csv"].read_text().splitlines() == [
         "action_id,name,time_s,recorded_verdict,rejudged_verdict"]
+
+
+REACTION = "emotion_msgs/msg/EmotionReaction"
+ACTION = "emotion_msgs/msg/RobotAction"
+DIAGNOSTICS = "diagnostic_msgs/msg/DiagnosticArray"
+
+
+def _recording(path: Path, topics: dict[str, str], messages: list[tuple[str, object, int]] = (),
+               killed: bool = False) -> Path:
+    """A session file of ``topics`` and ``messages`` (topic, message, log time); ``killed``: the file as a recorder
+    killed after its last flush leaves it (no summary, no footer)."""
+    recording = path.with_name(path.name + ".recording")
+    writer = SessionWriter(recording)
+    for topic, type_name in topics.items():
+        writer.add_topic(topic, type_name)
+    for topic, msg, t in messages:
+        writer.write(topic, serialize_message(msg), t)
+    writer.flush()
+    if killed:
+        shutil.copyfile(recording, path)
+    writer.close()
+    if not killed:
+        recording.rename(path)
+    return path
+
+
+def _reaction(frame: int) -> tuple[str, EmotionReaction, int]:
+    msg = EmotionReaction(header=Header(stamp=stamp(frame)), valence=0, confidence=0.9, valence_score=0.05,
+                          face_id="face_1")
+    return "/human/reaction", msg, START_NS + frame * FRAME_NS
+
+
+def _action(frame: int, name: str) -> tuple[str, RobotAction, int]:
+    msg = RobotAction(header=Header(stamp=stamp(frame)), action_id=name, name=name)
+    return "/robot/action", msg, START_NS + frame * FRAME_NS + 1
+
+
+@pytest.mark.parametrize(("topics", "killed", "says"), [
+    ({"/diagnostics": DIAGNOSTICS}, False,
+     f"no topic of type emotion_msgs/msg/EmotionReactionArray or {ACTION}; it has /diagnostics [{DIAGNOSTICS}]"),
+    ({"/diagnostics": DIAGNOSTICS, "/human/reaction": REACTION}, False,
+     f"no topic of type {ACTION}; it has /diagnostics [{DIAGNOSTICS}], /human/reaction [{REACTION}]"),
+    ({}, False, f"no topic of type emotion_msgs/msg/EmotionReactionArray or {ACTION}; it has no topics"),
+    ({"/human/reaction": REACTION}, True,
+     f"no topic of type {ACTION} (the file was cut short before them); it has /human/reaction [{REACTION}]"),
+])
+def test_a_recording_without_reactions_or_actions_says_what_it_does_hold(
+    topics: dict[str, str], killed: bool, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    messages = [_reaction(0)] if "/human/reaction" in topics else []
+    path = _recording(tmp_path / "odd.mcap", topics, messages, killed=killed)
+    assert run_report(capsys, path, "-o", tmp_path / "out") == (1, "", f"report: {path}: {says}\n")
+
+
+def test_a_killed_recording_is_reported_up_to_its_last_flush_with_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    messages = sorted([_reaction(frame) for frame in range(41)] + [_action(10, "wave")], key=lambda m: m[2])
+    path = _recording(tmp_path / "killed.mcap", {"/human/reaction": REACTION, "/robot/action": ACTION}, messages,
+                      killed=True)
+    code, out, err = run_report(capsys, path, "-o", tmp_path / "out")
+    assert code == 0
+    assert err == f"report: {path} was cut short (recorder killed?): read up to its last complete chunk\n"
+    assert out.startswith("report: 1 actions re-judged, 0 verdict(s) changed; ")
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "- **session**: killed.mcap (cut short: read up to its last chunk)" in summary
+
+
+@pytest.mark.filterwarnings("error")  # a warning would reach the user's terminal
+def test_topics_declared_without_a_message_give_an_empty_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _recording(tmp_path / "quiet.mcap", {"/human/reaction": REACTION, "/robot/action": ACTION})
+    code, out, err = run_report(capsys, path, "-o", tmp_path / "out")
+    assert (code, err) == (0, "") and out.startswith("report: 0 actions re-judged, 0 verdict(s) changed; ")
+    assert read_csv(tmp_path / "out" / "reactions.csv") == read_csv(tmp_path / "out" / "verdicts.csv") == []
+
+
+def test_one_action_with_its_recorded_verdict_delta_and_confidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feedback = ActionFeedback(action_id="wave", name="wave", verdict=1, delta=0.42, confidence=0.8)
+    messages = sorted([_reaction(frame) for frame in range(61)] + [_action(30, "wave")], key=lambda m: m[2])
+    messages.append(("/human/action_feedback", feedback, START_NS + 70 * FRAME_NS))
+    topics = {"/human/reaction": REACTION, "/robot/action": ACTION,
+              "/human/action_feedback": "emotion_msgs/msg/ActionFeedback"}
+    code, _, err = run_report(capsys, _recording(tmp_path / "one.mcap", topics, messages), "-o", tmp_path / "out")
+    assert code == 0, err
+    (row,) = read_csv(tmp_path / "out" / "verdicts.csv")
+    assert (row["recorded_verdict"], row["recorded_delta"], row["recorded_confidence"]) == (
+        "WELL_RECEIVED", "+0.42", "0.80")
+    assert (row["rejudged_verdict"], row["rejudged_delta"], row["changed"]) == ("NEUTRAL", "+0.00", "yes")
+    page = (tmp_path / "out" / "summary.html").read_text().splitlines()
+    assert ("<tr><td>wave</td><td>3.00</td><td>WELL_RECEIVED</td><td>+0.42</td><td>NEUTRAL</td><td>+0.00</td>"
+            "<td>0.90</td><td>yes</td></tr>") in page
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    ({"delta_threshold": "high", "level_threshold": [1]},
+     "not a number: delta_threshold='high', level_threshold=[1]"),
+    ({"baseline_window": -1.0, "response_delay": 5.0},
+     "baseline_window must be > 0; response_delay (5.0) must be < response_end (3.0)"),
+])
+def test_every_wrong_parameter_is_named_in_one_line(
+    values: dict[str, object], says: str, session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"action_feedback_node": {"ros__parameters": values}}))
+    assert run_report(capsys, session, "--params", bad, "-o", tmp_path / "out") == (
+        1, "", f"report: {bad}: invalid action_feedback_node parameters: {says}\n")
+
+
+def test_a_missing_parameter_file_is_one_line(
+    session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    code, out, err = run_report(capsys, session, "--params", missing, "-o", tmp_path / "out")
+    assert (code, out) == (1, "") and err.startswith(f"report: {missing}: ") and "No such file" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_the_timeline_is_the_sessions_titled_with_its_file_and_parameters(
+    session: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_report(capsys, session, "-o", tmp_path / "out")[0] == 0
+    recorded, config = load_session(session), FeedbackConfig()
+    expected = plot_timeline(timeline(recorded, rejudge(recorded, config)[0], config), tmp_path / "expected.png",
+                             title="session.mcap: valence, actions and re-judged verdicts (package defaults)",
+                             xlabel="time since the session's first stamp (s)")
+    drawn = cv2.imread(str(tmp_path / "out" / "timeline.png"))
+    assert drawn is not None and np.array_equal(drawn, cv2.imread(str(expected)))

@@ -102,7 +102,8 @@ def plot_timeline(timeline: Timeline, path: str | Path, title: str = "",
         ax.set_xlabel(xlabel)
         ax.set_ylabel("valence score  (p_pos − p_neg)")
         ax.set_title(title or "valence over time, robot actions and verdicts", fontsize=10)
-        ax.legend(loc="lower right", fontsize=7, ncol=2)
+        if ax.get_legend_handles_labels()[0]:  # an empty session has nothing to name
+            ax.legend(loc="lower right", fontsize=7, ncol=2)
         ax.grid(alpha=0.25)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -103,10 +103,7 @@ def load_session(path: str | Path) -> Session:
 def feedback_config(params: str | Path | None = None) -> FeedbackConfig:
     """The verdict rule's settings from the ``action_feedback_node`` section of a parameter YAML."""
     path = Path(params) if params is not None else package_file("config", "emotion_perception.yaml")
-    try:
-        values = load_node_parameters(path, FEEDBACK_NODE)
-    except OSError as exc:
-        raise ParameterFileError(f"{path}: cannot read ({exc.strerror})") from exc
+    values = load_node_parameters(path, FEEDBACK_NODE)
     names = {f.name for f in dataclasses.fields(FeedbackConfig)}
     config = FeedbackConfig(**{k: v for k, v in values.items() if k in names})
     wrong = [f"{k}={v!r}" for k, v in values.items() if k in names and not isinstance(v, int | float)]
@@ -173,6 +170,7 @@ def verdict_rows(session: Session, verdicts: list[ActionVerdict]) -> list[dict[s
             "time_s": f"{_seconds(v.action.stamp_ns, session.start_ns):.2f}",
             "recorded_verdict": recorded.verdict if recorded else "",
             "recorded_delta": _num(recorded.delta) if recorded else "",
+            "recorded_confidence": _num(recorded.confidence, ".2f") if recorded else "",
             "rejudged_verdict": v.verdict.name,
             "rejudged_delta": _num(v.delta),
             "rejudged_confidence": _num(v.confidence, ".2f"),
@@ -253,7 +251,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def main(args: list[str] | None = None) -> int:
     """Write the report; 1 with one line on stderr for an unusable file or parameter YAML."""
-    options = get_args_parser().parse_args(args if args is not None else sys.argv[1:])
+    options = get_args_parser().parse_args(args)
     out = options.out or options.session.with_name(f"{options.session.stem}_report")
     try:
         config = feedback_config(options.params)
