@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from helpers import load
+from helpers import DATA, load
 
 from emotion_perception.tools.crop_dataset import CropWriter
 from emotion_perception.vision.detection import YuNetDetector
@@ -391,3 +392,33 @@ def test_a_small_rolled_face_is_filled_from_the_image_never_from_black(side: int
         roll = float(rng.uniform(-180, 180))
         crop = face_crop(image, (x, y, side, side), InputSpec(size=16, scale=1.0), roll)
         assert (crop == 200).all(), (x, y, roll)
+
+
+@pytest.mark.parametrize(("fixture", "box", "roll", "golden"), [
+    ("pexels_happy_330.jpg", (334, 26, 240, 323), 2.07, "aligned_happy_330.png"),  # YuNet's box and eye roll
+    ("pexels_five_faces.jpg", (43, 269, 83, 117), 25.0, "aligned_five_faces_rolled.png"),  # a small face tilted
+])
+def test_aligned_crops_are_those_the_shipped_model_was_trained_on(
+    fixture: str, box: tuple[int, int, int, int], roll: float, golden: str
+) -> None:
+    """The card's crop (48 px gray, scale 0.95, eyes levelled) of real faces, as face_crop made them when the shipped
+    model was trained (test/data/README.md): a change here changes what the model sees and needs retraining. One
+    grey level of slack for the platform's OpenCV 4.6, whose JPEG decoder rounds differently."""
+    spec = InputSpec(size=48, grayscale=True, mean=0.5, std=0.25, scale=0.95, align=True)
+    crop = face_crop(load(fixture), box, spec, roll).astype(int)
+    expected = cv2.imread(str(DATA / "golden" / golden), cv2.IMREAD_UNCHANGED).astype(int)
+    assert crop.shape == expected.shape and np.abs(crop - expected).max() <= 1
+
+
+@pytest.mark.parametrize("side", [9, 16, 24, 33])
+def test_a_rolled_crop_reads_the_image_out_to_its_corners(side: int) -> None:
+    """At 45° the crop's corners lie furthest from its centre: each reads the image there, not the replicated edge of
+    the square cut out around the face before it is turned."""
+    rng = np.random.default_rng(side)
+    image = rng.integers(0, 256, (120, 120), dtype=np.uint8)
+    box, spec = (60.0 - side / 2, 60.0 - side / 2, float(side), float(side)), InputSpec(size=side, scale=1.0)
+    crop = face_crop(image, box, spec, roll=45.0)
+    reach = round(side / 2 * math.sqrt(2))  # the corner of the rotated square, straight above the centre
+    changed = image.copy()
+    changed[60 - reach - 1: 60 - reach + 1, 59:61] ^= 0xFF
+    assert not np.array_equal(face_crop(changed, box, spec, roll=45.0), crop)
