@@ -40,6 +40,7 @@ from emotion_perception.feedback.store_schema import (
     stats_statement,
     verdict_row,
 )
+from emotion_perception.feedback.store_url import DEFAULT_OUTBOX_CAPACITY, DEFAULT_RETRY_PERIOD
 
 #: pg_advisory_xact_lock key held while the schema is checked or migrated ("EPAF").
 _MIGRATION_LOCK = 0x45504146
@@ -70,8 +71,8 @@ class PostgresStore:
         url: str,
         robot_id: str,
         outbox_path: str | os.PathLike,
-        outbox_capacity: int = 100_000,
-        retry_period: float = 1.0,
+        outbox_capacity: int = DEFAULT_OUTBOX_CAPACITY,
+        retry_period: float = DEFAULT_RETRY_PERIOD,
         connect_timeout: int = 5,
     ) -> None:
         check_url(url)
@@ -154,7 +155,7 @@ class PostgresStore:
 
     @staticmethod
     def _is_outage(conn: psycopg.Connection, error: psycopg.Error) -> bool:
-        return conn.broken or conn.closed or isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
+        return conn.closed or isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
 
     def _write(self, conn: psycopg.Connection, rows: list[tuple]) -> None:
         with conn.transaction(), conn.cursor() as cursor:
@@ -206,7 +207,9 @@ class PostgresStore:
         while not self._stop.is_set():
             with self._lock:
                 conn = self._conn
-                batch = self._outbox.peek(_DRAIN_BATCH) if conn is not None else []
+                if conn is None:
+                    return
+                batch = self._outbox.peek(_DRAIN_BATCH)
                 if not batch:
                     return
                 try:

@@ -13,6 +13,10 @@ SQLITE_SCHEME = "sqlite://"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 #: Where a PostgreSQL store queues verdicts during an outage unless told otherwise ({robot} = its id).
 DEFAULT_OUTBOX = "~/.ros/emotion_perception/verdict_outbox_{robot}.db"
+#: Most verdicts a PostgreSQL store queues on disk during an outage (the node's ``stats_outbox_capacity``).
+DEFAULT_OUTBOX_CAPACITY = 100_000
+#: Seconds between a PostgreSQL store's reconnection attempts (the node's ``stats_db_retry_period``).
+DEFAULT_RETRY_PERIOD = 1.0
 
 
 def sqlite_path(url: str) -> str:
@@ -30,8 +34,8 @@ def open_store(
     url: str,
     robot_id: str,
     outbox_path: str = "",
-    outbox_capacity: int = 100_000,
-    retry_period: float = 1.0,
+    outbox_capacity: int = DEFAULT_OUTBOX_CAPACITY,
+    retry_period: float = DEFAULT_RETRY_PERIOD,
 ) -> VerdictStore:
     """The store at ``url``; raises :class:`StatsStoreError` (one line) when it cannot be used now."""
     if url.startswith(SQLITE_SCHEME):
