@@ -27,7 +27,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleNode, LifecyclePublisher, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.subscription import Subscription
@@ -49,7 +49,7 @@ from emotion_perception.ros.malloc_tuning import keep_freed_buffers
 from emotion_perception.ros.messages import reaction_to_msg
 from emotion_perception.ros.node_main import run_node, set_up_or_destroy
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
-from emotion_perception.ros.qos import overridable_publisher, overridable_subscription
+from emotion_perception.ros.qos import QosOverrideError, overridable_publisher, overridable_subscription
 from emotion_perception.vision.detection import DetectorLoadError
 from emotion_perception.vision.model_card import ModelLoadError
 from emotion_perception.vision.recognizer import (
@@ -114,6 +114,9 @@ STARTUP_ERRORS = (
 DROP_REASONS = ("conversion", "too_large", "too_small", "backlog", "processing")
 WORKER_DEAD = "the processing thread ended; no frame is processed any more"
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+#: The publishers configure makes (message type, topic, QoS before the user's overrides).
+PUBLISHED = ((EmotionReaction, "human/reaction", RELIABLE_10), (EmotionReactionArray, "human/reactions", RELIABLE_10),
+             (Image, "~/debug_image", qos_profile_sensor_data))
 
 
 def _period(rate_hz: float) -> float:
@@ -149,7 +152,8 @@ class PerceptionNode(LifecycleNode):
         self._lock = threading.Condition()  # guards the pending frame, the counters and the lifecycle state
         self._recognizer_lock = threading.Lock()  # guards the recognizer (worker vs. parameter changes)
         self._state = "unconfigured"  # the lifecycle state the transitions left, for the callbacks and diagnostics
-        self._configure_error: Exception | None = None
+        self._configure_error: Exception | None = None  # why the last configure failed
+        self._activate_error: Exception | None = None  # why the last activate failed
         self.recognizer: EmotionRecognizer | None = None
         self._hri = None
         self._image_sub: Subscription | None = None
@@ -172,17 +176,20 @@ class PerceptionNode(LifecycleNode):
             if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 raise self._configure_error  # main: one FATAL line naming it, exit status 1
             if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
-                raise RuntimeError("perception_node was configured but could not be activated")
+                raise self._activate_error  # likewise
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load and check the models with the current parameters, make the publishers (disabled until active)."""
         params = {name: self.get_parameter(name).value for name in PARAMETERS}
+        publishers: list[LifecyclePublisher] = []
         try:
             config = RecognizerConfig(**{k: params[k] for k in CONFIG_KEYS})
             recognizer = EmotionRecognizer(
                 params["model_path"] or None, params["detector_model_path"] or None, config=config,
                 threads=params["threads"], precision=params["precision"], opencv_threads=params["opencv_threads"],
             )
+            for msg_type, topic, qos in PUBLISHED:
+                publishers.append(overridable_publisher(self, msg_type, topic, qos, lifecycle=True))
             if params["hri_output"]:
                 if HriFaceOutput is None:
                     raise ValueError("hri_output is true but hri_msgs is not installed (build it, or rosdep install)")
@@ -191,10 +198,13 @@ class PerceptionNode(LifecycleNode):
                     max_missed=params["hri_max_missed"], face_images=params["hri_face_images"],
                     camera_timeout=params["hri_camera_timeout"], namespaced=params["hri_namespaced"])
         except STARTUP_ERRORS as exc:
+            for publisher in publishers:
+                self.destroy_lifecycle_publisher(publisher)
             self._configure_error = exc
             self.get_logger().error(f"configure failed, still unconfigured: {exc}")
             return TransitionCallbackReturn.FAILURE
         self._configure_error = None
+        self._reaction_pub, self._array_pub, self._debug_pub = publishers
         keep_freed_buffers()  # each frame's buffers reuse freed heap instead of fresh pages the kernel faults in
         with self._recognizer_lock:
             self.recognizer = recognizer
@@ -203,16 +213,26 @@ class PerceptionNode(LifecycleNode):
             self._debug_period = _period(params["debug_image_rate"])
         self._last_debug = -math.inf
         self._compressed = params["compressed_input"]
-        self._reaction_pub = overridable_publisher(self, EmotionReaction, "human/reaction", RELIABLE_10, lifecycle=True)
-        self._array_pub = overridable_publisher(
-            self, EmotionReactionArray, "human/reactions", RELIABLE_10, lifecycle=True)
-        self._debug_pub = overridable_publisher(self, Image, "~/debug_image", qos_profile_sensor_data, lifecycle=True)
         self._set_state("inactive")
         self.get_logger().info(f"configured: classifier {recognizer.classifier.precision}")
         return super().on_configure(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Enable the publishers, start the worker thread and subscribe to the camera."""
+        """Subscribe to the camera, enable the publishers and start the worker thread."""
+        try:
+            # Frames that come before the state says active are not taken (_on_image).
+            self._image_sub = overridable_subscription(
+                self,
+                CompressedImage if self._compressed else Image,
+                "image/compressed" if self._compressed else "image",
+                self._on_image,
+                qos_profile_sensor_data,
+            )
+        except QosOverrideError as exc:
+            self._activate_error = exc
+            self.get_logger().error(f"activate failed, still inactive: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self._activate_error = None
         result = super().on_activate(state)
         with self._lock:
             self._pending = None
@@ -222,13 +242,6 @@ class PerceptionNode(LifecycleNode):
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, args=(self._stop,), name="perception_worker", daemon=True)
         self._worker.start()
-        self._image_sub = overridable_subscription(
-            self,
-            CompressedImage if self._compressed else Image,
-            "image/compressed" if self._compressed else "image",
-            self._on_image,
-            qos_profile_sensor_data,
-        )
         self.get_logger().info(
             f"reading {self._image_sub.topic_name},"
             f" publishing {self._reaction_pub.topic_name} and {self._array_pub.topic_name}")
@@ -465,6 +478,8 @@ class PerceptionNode(LifecycleNode):
 
     def _idle_status(self, state: str) -> tuple[bytes, str]:
         """Level and message of /diagnostics while not active."""
+        if state == "inactive" and self._activate_error is not None:
+            return DiagnosticStatus.ERROR, f"inactive: activate failed: {self._activate_error}"
         if state == "inactive":
             return DiagnosticStatus.OK, PAUSED
         if self._configure_error is not None:
@@ -472,7 +487,7 @@ class PerceptionNode(LifecycleNode):
         return DiagnosticStatus.WARN, f"{state}: no model loaded, no frame processed"
 
     def destroy_node(self) -> None:
-        # A face list still active says tracked: [] first (only while the context lives: not after a signal).
+        # A face list still active says tracked: [] first (run_node destroys the node before the context ends).
         self._stop_processing()
         self._release()
         super().destroy_node()

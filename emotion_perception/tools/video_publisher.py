@@ -25,7 +25,6 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.task import Future
 from rclpy.time import Time
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -35,6 +34,7 @@ from std_msgs.msg import Header
 from emotion_perception.ros.image_conversion import numpy_to_image
 from emotion_perception.ros.node_main import run_node
 from emotion_perception.ros.parameter_table import ParameterSpec, parameter_descriptor
+from emotion_perception.ros.qos import overridable_publisher
 from emotion_perception.ros.sim_clock import CLOCK_QOS, CLOCK_TOPIC, clock_message
 from emotion_perception.tools.video_source import VideoFrame, VideoSource, VideoSourceError, default_clip_path
 
@@ -97,8 +97,7 @@ class VideoPublisher(Node):
 
         qos = qos_profile_sensor_data if get("reliability").value == "best_effort" else QoSProfile(
             depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._publisher = self.create_publisher(
-            Image, "image", qos, qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self._publisher = overridable_publisher(self, Image, "image", qos)
         self._clock_pub = None
         if get("publish_clock").value:
             # The video's clock: one source frame interval per frame, from the system time now.
