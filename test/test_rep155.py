@@ -243,3 +243,20 @@ def test_ids_after_a_sigkill_and_respawn_never_equal_earlier_ones(ros_context: o
     after, _ = collect_ids(ros_context, executor)  # respawned: the same person, the same camera
     assert len(after) == 1 and not before & after, (before, after)
     assert np.all([FACE_ID.fullmatch(i) for i in after])
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_stopped_node_says_tracked_empty_on_its_way_out(
+    stop: signal.Signals, ros_context: object, executor: Executor
+) -> None:
+    """Ctrl-C (or launch's SIGTERM) ends a node whose faces are listed: consumers hear `[]` before it goes, not a
+    list that stays true forever (the camera timeout, which would also say it, is made longer than the test)."""
+    process = NodeProcess.module("emotion_perception.ros.perception_node", "-p", "hri_output:=true",
+                                 "-p", "hri_min_frames:=1", "-p", "detect_every:=1", "-p", "hri_camera_timeout:=60.0")
+    with process:
+        consumer = Consumer(ros_context, executor)
+        face_id = consumer.send_until_listed()
+        assert process.stop(stop) == 0, process.output
+        assert wait_for(lambda: list(consumer.tracked[-1].ids) == [], 5.0), process.output
+        with consumer.lock:
+            assert [list(m.ids) for m in consumer.tracked][-2:] == [[face_id], []]
