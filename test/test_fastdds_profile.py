@@ -17,7 +17,8 @@ from emotion_perception.ros.fastdds_profile import (
     use_profile,
 )
 
-launch = pytest.importorskip("launch", reason="launch is not built (no ros2 tools)")
+# launch.actions, not launch: with the checkout on sys.path, its launch/ folder imports as a namespace package.
+pytest.importorskip("launch.actions", reason="launch is not built (no ros2 tools)")
 from launch.actions import LogInfo, SetEnvironmentVariable  # noqa: E402
 from launch.launch_context import LaunchContext  # noqa: E402
 from launch.substitutions import TextSubstitution  # noqa: E402
