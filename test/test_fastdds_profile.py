@@ -19,9 +19,9 @@ from emotion_perception.ros.fastdds_profile import (
 
 # launch.actions, not launch: with the checkout on sys.path, its launch/ folder imports as a namespace package.
 pytest.importorskip("launch.actions", reason="launch is not built (no ros2 tools)")
-from launch.actions import LogInfo, SetEnvironmentVariable  # noqa: E402
-from launch.launch_context import LaunchContext  # noqa: E402
-from launch.substitutions import TextSubstitution  # noqa: E402
+from launch.actions import LogInfo, SetEnvironmentVariable
+from launch.launch_context import LaunchContext
+from launch.substitutions import TextSubstitution
 
 PROFILE = str(ROOT / "config" / "fastdds_shm.xml")
 
