@@ -416,3 +416,20 @@ def test_a_schema_version_this_code_cannot_migrate_is_refused_untouched(url: str
         f'cannot set up the verdict schema in {url}: relation "schema_version" already exists'
     )
     assert sessions(url) == []
+
+
+@pytest.mark.parametrize("table", ["schema_version (version INTEGER)", "schema_version (version TEXT)"])
+def test_another_tools_schema_version_table_is_refused_untouched(table: str, url: str, tmp_path: Path) -> None:
+    """A database with a schema_version table of its own (older Flyway calls its history so), empty or of text
+    versions, is refused in one line, not with a TypeError from comparing its version."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table}")
+        if "TEXT" in table:
+            conn.execute("INSERT INTO schema_version VALUES ('1.0.3')")
+    latest = "'1.0.3'" if "TEXT" in table else "None"
+    with pytest.raises(StatsStoreError) as error:
+        store(url, tmp_path)
+    assert str(error.value) == (f"PostgreSQL {url} has a 'schema_version' table that is not emotion_perception's "
+                                f"(latest version {latest}); left untouched")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('verdicts')").fetchone() == (None,)

@@ -136,7 +136,13 @@ class PostgresStore:
             "SELECT to_regclass('schema_version') IS NOT NULL, to_regclass('verdicts') IS NOT NULL"
         ).fetchone()
         if has_versions:
-            return conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            if not isinstance(version, int):  # empty, or another tool's table of that name
+                raise StatsStoreError(
+                    f"PostgreSQL {self.location} has a 'schema_version' table that is not emotion_perception's "
+                    f"(latest version {version!r}); left untouched"
+                )
+            return version
         if has_verdicts:
             raise StatsStoreError(
                 f"PostgreSQL {self.location} has a 'verdicts' table that is not emotion_perception's "
