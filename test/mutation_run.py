@@ -173,7 +173,8 @@ def report(mutants: list[Mutant], seconds: float, modules: list[str]) -> int:
         equivalent = sum(1 for m in mine if m.status not in DETECTED and m.key in equivalents)
         rows.append({"module": path, "mutants": len(mine), "killed": detected, "equivalent": equivalent,
                      "survived": len(mine) - detected - equivalent, "statuses": dict(counts)})
-    stale = sorted({k for k in equivalents if k[0].rsplit(".", 1)[0] in {m.module for m in mutants}}
+    tested = {m.module for m in mutants}
+    stale = sorted({k for k in equivalents if any(k[0].startswith(f"{module}.") for module in tested)}
                    - {m.key for m in mutants if m.status not in DETECTED})
     lines = [f"# Mutation testing ({len(mutants)} mutants, {seconds / 60:.1f} min)", "",
              "| module | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
