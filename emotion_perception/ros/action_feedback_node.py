@@ -31,7 +31,12 @@ from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
 from emotion_msgs.srv import GetActionStats
 from emotion_perception.feedback.rule import ActionVerdict, DropReason, FeedbackConfig, FeedbackTracker
 from emotion_perception.feedback.stats_store import StatsStoreError, StoreHealth, VerdictStore, default_robot_id
-from emotion_perception.feedback.store_url import SQLITE_SCHEME, open_store
+from emotion_perception.feedback.store_url import (
+    DEFAULT_OUTBOX_CAPACITY,
+    DEFAULT_RETRY_PERIOD,
+    SQLITE_SCHEME,
+    open_store,
+)
 from emotion_perception.ros.messages import (
     action_from_msg,
     stats_to_msg,
@@ -71,8 +76,10 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "stats_db_url": ("", "verdict database URL; '' = sqlite at stats_db_path", None, True),
     "robot_id": ("", "this robot's id in the verdict rows; '' = the node's namespace, else the host name", None, True),
     "stats_outbox_path": ("", "local file queuing verdicts while PostgreSQL is unreachable", None, True),
-    "stats_outbox_capacity": (100_000, "most verdicts queued on disk during an outage", (1, 10_000_000), True),
-    "stats_db_retry_period": (1.0, "s between reconnection attempts to PostgreSQL", (0.05, 60.0), True),
+    "stats_outbox_capacity": (
+        DEFAULT_OUTBOX_CAPACITY, "most verdicts queued on disk during an outage", (1, 10_000_000), True),
+    "stats_db_retry_period": (
+        DEFAULT_RETRY_PERIOD, "s between reconnection attempts to PostgreSQL", (0.05, 60.0), True),
 }
 CONSTRAINTS = {
     "stats_db_path": "a file path; ~ and {namespace} are expanded and missing folders are created",
