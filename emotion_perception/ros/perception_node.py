@@ -173,10 +173,11 @@ class PerceptionNode(LifecycleNode):
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics, clock=steady)
         self._window_start, self._window_cpu = time.monotonic(), time.process_time()
         if self.get_parameter("autostart").value:
+            # main: one FATAL line naming the reason, exit status 1 (a transition that raised logged its own)
             if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                raise self._configure_error  # main: one FATAL line naming it, exit status 1
+                raise self._configure_error or RuntimeError("perception_node could not be configured")
             if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
-                raise self._activate_error  # likewise
+                raise self._activate_error or RuntimeError("perception_node was configured but could not be activated")
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load and check the models with the current parameters, make the publishers (disabled until active)."""
