@@ -18,7 +18,7 @@ import pytest
 import yaml
 from mcap.writer import Writer
 from rclpy.serialization import serialize_message
-from session_helpers import ACTIONS, EXPECTED, FRAME_NS, SESSION_TOPICS, START_NS, stamp, write_session
+from session_helpers import ACTIONS, EXPECTED, FRAME_NS, START_NS, stamp, write_session
 from std_msgs.msg import Header
 
 from emotion_msgs.msg import ActionFeedback, EmotionReaction, RobotAction
@@ -120,18 +120,10 @@ def test_actions_near_the_end_of_a_recording_are_judged_on_windows_their_duratio
 ) -> None:
     """The recording ends 1 s after an 8 s action (window to 10.5 s) and with a 60 s one (capped at 30 s):
     both are judged on what was recorded, as the node would have judged them, not dropped."""
-    path = tmp_path / "ends_early.mcap"
-    writer = SessionWriter(path)
-    for topic in ("/human/reaction", "/robot/action"):
-        writer.add_topic(topic, SESSION_TOPICS[topic])
-    for frame in range(31):  # 3 s of one calm face at 10 frames/s
-        msg = EmotionReaction(header=Header(stamp=stamp(frame)), valence=0, confidence=0.9, valence_score=0.05,
-                              face_id="face_1")
-        writer.write("/human/reaction", serialize_message(msg), START_NS + frame * 100_000_000)
-    for frame, name, duration in ((20, "long_story", 8.0), (30, "dance", 60.0)):
-        action = RobotAction(header=Header(stamp=stamp(frame)), action_id=name, name=name, duration=duration)
-        writer.write("/robot/action", serialize_message(action), START_NS + frame * 100_000_000 + 1)
-    writer.close()
+    calm = [_reaction(frame) for frame in range(31)]  # 3 s of one calm face at 10 frames/s
+    actions = [_action(20, "long_story", 8.0), _action(30, "dance", 60.0)]
+    path = _recording(tmp_path / "ends_early.mcap", {"/human/reaction": REACTION, "/robot/action": ACTION},
+                      calm + actions)
     code, out, err = run_report(capsys, path, "-o", tmp_path / "out")
     assert code == 0, err
     rows = {r["name"]: r for r in read_csv(tmp_path / "out" / "verdicts.csv")}
@@ -384,8 +376,8 @@ def _reaction(frame: int) -> tuple[str, EmotionReaction, int]:
     return "/human/reaction", msg, START_NS + frame * FRAME_NS
 
 
-def _action(frame: int, name: str) -> tuple[str, RobotAction, int]:
-    msg = RobotAction(header=Header(stamp=stamp(frame)), action_id=name, name=name)
+def _action(frame: int, name: str, duration: float = 0.0) -> tuple[str, RobotAction, int]:
+    msg = RobotAction(header=Header(stamp=stamp(frame)), action_id=name, name=name, duration=duration)
     return "/robot/action", msg, START_NS + frame * FRAME_NS + 1
 
 
